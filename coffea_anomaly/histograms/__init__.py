@@ -1,0 +1,1 @@
+"""histograms stage of coffea-anomaly."""

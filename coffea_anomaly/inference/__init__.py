@@ -1,0 +1,1 @@
+"""inference stage of coffea-anomaly."""

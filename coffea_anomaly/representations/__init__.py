@@ -1,0 +1,1 @@
+"""representations stage of coffea-anomaly."""

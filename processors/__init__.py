@@ -1,0 +1,1 @@
+"""Ready-made coffea processors (installed as ``coffea_anomaly.processors``)."""
