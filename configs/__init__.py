@@ -1,0 +1,1 @@
+"""Shipped YAML configs (installed as ``coffea_anomaly.configs``): samples/, analyses/, training/."""

@@ -1,0 +1,1 @@
+"""Shipped ONNX models (installed as ``coffea_anomaly.models``); see README.md here."""
