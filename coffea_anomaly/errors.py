@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "CoffeaAnomalyError",
     "ConfigError",
+    "ExportError",
     "FitFailedError",
     "InputDataError",
     "MissingCollectionError",
@@ -74,6 +75,10 @@ class MissingDependencyError(CoffeaAnomalyError, ImportError):
             f"{package} is required for this; install it with "
             f"pip install 'coffea-anomaly[{extra}]'"
         )
+
+
+class ExportError(CoffeaAnomalyError, RuntimeError):
+    """A trained model cannot be exported faithfully (non-finite weights, ONNX != torch)."""
 
 
 class FitFailedError(CoffeaAnomalyError, RuntimeError):
