@@ -25,6 +25,10 @@ _LAZY: dict[str, str] = {
     "ModelCardError": "errors",
     "ShapeMismatchError": "errors",
     "FitFailedError": "errors",
+    # inference
+    "ModelCard": "inference.card",
+    "read_card": "inference.card",
+    "write_card": "inference.card",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
