@@ -1,0 +1,62 @@
+"""``coffea-anomaly run CONFIG.yaml --out DIR``: a processor over a fileset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..runner import EXECUTORS, load_run_config, run_analysis
+
+__all__ = ["command", "print_summary"]
+
+
+def print_summary(summary: dict, out_dir: Path) -> None:
+    """A few lines a physicist reads: events, throughput, AUCs, where things went."""
+    click.echo(
+        f"{summary['processor']} processor, executor {summary['executor']} "
+        f"({summary['workers']} worker(s)): {summary['events_read']} events in "
+        f"{summary['wall_time_s']:.1f} s ({summary['events_per_s'] or 0:.0f} events/s, "
+        f"{summary['items_scored_per_s'] or 0:.0f} scored/s)"
+    )
+    for ds, info in summary["datasets"].items():
+        flow = " -> ".join(f"{k}: {v}" for k, v in info["cutflow"].items())
+        click.echo(f"  {ds}: {info['events_in_files']} events in {info['files']} file(s); {flow}")
+        for s in info["skipped_files"]:
+            click.echo(f"    skipped {s['path']}: {s['reason']}")
+        for where, why in info["failed_chunks"].items():
+            click.echo(f"    failed chunk {where}: {why}")
+    for model, m in (summary.get("metrics") or {}).items():
+        for key, val in m.items():
+            if key.startswith("auc_vs_"):
+                for ds, auc in val.items():
+                    click.echo(f"  {model}: AUC {ds} vs {key[7:]} = {auc:.3f}")
+            if key.startswith("sculpting_"):
+                txt = ", ".join(f"{k} {v:.3f}" for k, v in val.items())
+                click.echo(f"  {model}: mass sculpting of {key[10:]} (JSD) {txt}")
+    click.echo(f"  outputs: {out_dir}/hists.root, hists.json, summary.json, plots/")
+
+
+@click.command("run")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory.")
+@click.option("--executor", type=click.Choice(EXECUTORS), default=None,
+              help="iterative, futures, dask (LocalCluster or --scheduler) or dask-awkward.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes.")
+@click.option("--scheduler", default=None, help="Address of an existing Dask scheduler.")
+@click.option("--chunksize", type=click.IntRange(min=1), default=None, help="Events per chunk.")
+@click.option("--max-chunks", type=click.IntRange(min=1), default=None, help="Chunks per dataset at most.")
+@click.option("--skip-bad-files", is_flag=True, default=None, help="Skip unusable files (reported).")
+@click.option("--no-plots", is_flag=True, help="Do not write PNG plots.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def command(config: Path, out_dir: Path, executor: str | None, workers: int | None, scheduler: str | None,
+            chunksize: int | None, max_chunks: int | None, skip_bad_files: bool | None, no_plots: bool,
+            quiet: bool) -> None:
+    """Run the processor of CONFIG.yaml over its fileset; write histograms, summary and plots."""
+    cfg = load_run_config(config).with_overrides(
+        executor=executor, workers=workers, scheduler=scheduler, chunksize=chunksize,
+        max_chunks=max_chunks, skip_bad_files=skip_bad_files or None, plots=False if no_plots else None,
+    )
+    result = run_analysis(cfg, out_dir, progress=not quiet)
+    print_summary(result.summary, out_dir)

@@ -1,0 +1,165 @@
+"""``run_analysis``: check files, run the processor, write histograms, summary and plots."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..config import config_from_dict
+from ..errors import ConfigError
+from .config import RunConfig, load_fileset
+from .execute import execute
+from .files import check_fileset
+from .outputs import write_hists, write_json
+from .report import background_dataset, jet_metrics, plot_dijet, plot_jet
+
+__all__ = ["RunResult", "build_processor", "run_analysis"]
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the merged output, its summary, and where files went."""
+
+    output: dict[str, Any]
+    summary: dict[str, Any]
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def hists(self) -> dict[str, Any]:
+        return self.output.get("hists", {})
+
+
+def build_processor(cfg: RunConfig) -> Any:
+    """The configured processor instance (its models are loaded, their cards checked)."""
+    from ..processors import DijetAnomalyProcessor, DijetSelection, JetAnomalyProcessor, JetSelection
+
+    models = cfg.models
+    if isinstance(models, str):
+        models = [models]
+    if cfg.processor == "jet":
+        proc = JetAnomalyProcessor(models, config_from_dict(JetSelection, cfg.selection))
+        want = "jet"
+    else:
+        proc = DijetAnomalyProcessor(models, config_from_dict(DijetSelection, cfg.selection), tuple(cfg.mjj_range))
+        want = "event"
+    for name, model in proc.models.items():
+        if model.card.level != want:
+            raise ConfigError(
+                f"model {name!r} is {model.card.level}-level but the {cfg.processor} processor needs "
+                f"{want}-level models"
+            )
+    return proc
+
+
+def _sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def run_analysis(
+    cfg: RunConfig, out_dir: str | Path, *, progress: bool = False, client: Any = None
+) -> RunResult:
+    """Run ``cfg`` and write ``hists.root``, ``hists.json``, ``summary.json`` and plots to ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fileset = load_fileset(cfg.fileset)
+    proc = build_processor(cfg)
+    usable, checks = check_fileset(fileset, cfg.skip_bad_files)
+
+    t0 = time.perf_counter()
+    output = execute(
+        proc,
+        usable,
+        executor=cfg.executor,
+        workers=cfg.workers,
+        scheduler=cfg.scheduler,
+        chunksize=cfg.chunksize,
+        max_chunks=cfg.max_chunks,
+        skip_bad_files=cfg.skip_bad_files,
+        progress=progress,
+        client=client,
+    )
+    wall = time.perf_counter() - t0
+    output = dict(output or {})
+    output.setdefault("hists", {})
+    output.setdefault("cutflow", {})
+
+    summary = _summary(cfg, fileset, checks, output, proc, wall)
+    files = write_hists(output["hists"], out) if output["hists"] else {}
+    metadata = {ds: spec["metadata"] for ds, spec in fileset.items()}
+    background = background_dataset(list(fileset), metadata)
+    if cfg.processor == "jet":
+        summary["metrics"] = jet_metrics(output["hists"], background)
+    summary["background_dataset"] = background
+    if cfg.plots and output["hists"]:
+        plots = (plot_jet(output["hists"], background, out / "plots") if cfg.processor == "jet"
+                 else plot_dijet(output["hists"], out / "plots"))
+        summary["plots"] = [str(p.relative_to(out)) for p in plots]
+    files["summary"] = write_json(summary, out / "summary.json")
+    return RunResult(output=output, summary=summary, out_dir=out, files=files)
+
+
+def _summary(cfg: RunConfig, fileset: dict[str, Any], checks: dict[str, Any], output: dict[str, Any],
+             proc: Any, wall: float) -> dict[str, Any]:
+    datasets: dict[str, Any] = {}
+    total_read = 0
+    total_jets = 0
+    accounted = True
+    for ds, chks in checks.items():
+        cut = {k: int(v) for k, v in (output["cutflow"].get(ds) or {}).items()}
+        failed_n = int((output.get("events_failed") or {}).get(ds, 0))
+        in_files = sum(c.entries for c in chks)
+        skipped = [{"path": c.path, "reason": c.error} for c in chks if not c.ok]
+        skipped_entries = sum(c.entries for c in chks if not c.ok)
+        read = cut.get("events", 0)
+        total_read += read
+        total_jets += cut.get("jets scored", cut.get("events scored", 0))
+        ok = read + failed_n + skipped_entries == in_files
+        if cfg.max_chunks is None:
+            accounted &= ok
+        datasets[ds] = {
+            "files": len(chks),
+            "events_in_files": in_files,
+            "events_read": read,
+            "events_in_skipped_files": skipped_entries,
+            "events_in_failed_chunks": failed_n,
+            "all_events_accounted": ok,
+            "cutflow": cut,
+            "skipped_files": skipped,
+            "failed_chunks": (output.get("failed_chunks") or {}).get(ds, {}),
+            "empty_files": [c.path for c in chks if c.ok and c.entries == 0],
+            "metadata": fileset[ds]["metadata"],
+        }
+    models = {}
+    for name, model in proc.models.items():
+        path = getattr(model, "path", None)
+        models[name] = {
+            "path": str(path) if path else None,
+            "sha256": getattr(model, "sha256", None) or (_sha256(path) if path else None),
+            "card": model.card.to_dict(),
+        }
+    return {
+        "package_version": __version__,
+        "processor": cfg.processor,
+        "executor": cfg.executor,
+        "workers": cfg.workers if cfg.executor in ("futures", "dask", "dask-awkward") else 1,
+        "chunksize": cfg.chunksize,
+        "max_chunks": cfg.max_chunks,
+        "wall_time_s": wall,
+        "events_read": total_read,
+        "events_per_s": total_read / wall if wall > 0 else None,
+        "items_scored": total_jets,
+        "items_scored_per_s": total_jets / wall if wall > 0 else None,
+        "all_events_accounted": accounted if cfg.max_chunks is None else None,
+        "datasets": datasets,
+        "models": models,
+        "config": cfg.to_dict(),
+    }

@@ -1,0 +1,136 @@
+"""DijetAnomalyProcessor: two leading fat jets, m_jj, event scores of N models, QUAK space."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import awkward as ak
+import hist
+import numpy as np
+from coffea import processor
+
+from coffea_anomaly.histograms import dataset_axis, is_dask, make_hist, mass_axis, mjj_axis, score_axis
+from coffea_anomaly.representations import fatjet_constituents
+
+from .common import count, dataset_name, event_weight, load_models, model_scores, require_fields
+from .selection import DijetSelection
+
+__all__ = ["DijetAnomalyProcessor"]
+
+#: truth labels: -1 unknown (data, or a sample without truth), 0 background, 1 signal
+LABELS = [-1, 0, 1]
+
+
+def _label_axis() -> hist.axis.IntCategory:
+    return hist.axis.IntCategory(LABELS, name="label", label="truth label")
+
+
+class DijetAnomalyProcessor(processor.ProcessorABC):
+    """Dijet events scored by event-level models, histogrammed for bump hunts.
+
+    Histograms (all with a ``dataset`` axis and a truth ``label`` axis):
+
+    * ``mjj``: m_jj of the selected events;
+    * ``mjj_score_<S>``: m_jj × score S, fine score binning (background quantile edges
+      of the model card), so selections and uniformly populated categories can be formed
+      after the job;
+    * ``quak_<S1>__<S2>``: 2-D projections of the N-dim loss (QUAK) space;
+    * ``mjj_quak_<S1>__<S2>``: m_jj × S1 × S2 with coarser (2 %) quantile binning, for
+      2-D categories;
+    * ``jet_masses``: m_J1 × m_J2 (heavier jet first).
+
+    Args:
+        models: event-level ONNX models (paths, shipped names, OnnxModel objects) or a
+            mapping name -> model; may be empty (then only m_jj is histogrammed).
+        selection: the dijet selection.
+        sqrt_s: centre-of-mass energy in GeV (kept for the bump hunt's x = m_jj/√s).
+    """
+
+    def __init__(
+        self,
+        models: Sequence[Any] | Mapping[str, Any] = (),
+        selection: DijetSelection | None = None,
+        mjj_range: tuple[float, float] = (1000.0, 8000.0),
+    ) -> None:
+        self.models = load_models(models)
+        self.selection = selection or DijetSelection()
+        self.mjj_range = mjj_range
+
+    def _score_axis(self, model: Any, score: str, name: str, step: int = 1) -> Any:
+        quant = (model.card.background_quantiles or {}).get(score)
+        if quant:
+            q = np.asarray(quant["q"])[::step]
+            v = np.asarray(quant["value"])[::step]
+            return score_axis(name, quantiles=q, values=v)
+        return score_axis(name, bins=280 // (4 * step) if step > 1 else 280)
+
+    def process(self, events: Any) -> dict[str, Any]:
+        dataset = dataset_name(events)
+        require_fields(events, "FatJet", where=f"dataset {dataset!r}")
+        sel = self.selection
+        dask = is_dask(events)
+        weight = event_weight(events)
+        label = events.truthLabel if "truthLabel" in events.fields else ak.full_like(weight, -1, dtype="int32")
+
+        fatjets = events.FatJet
+        constituents = fatjet_constituents(events)
+        good = (fatjets.pt > sel.jet_pt_min) & (abs(fatjets.eta) < sel.eta_max)
+        jets = fatjets[good]
+        cons = constituents[good]
+        cutflow: dict[str, Any] = {"events": ak.num(events, axis=0)}
+        two = ak.num(jets, axis=1) >= 2
+        cutflow[">= 2 fat jets"] = count(two)
+        jets = jets[two][:, :2]
+        cons = cons[two][:, :2]
+        weight, label = weight[two], label[two]
+        j1, j2 = jets[:, 0], jets[:, 1]
+        lead_ok = j1.pt > sel.lead_pt_min
+        cutflow["leading jet pT"] = count(lead_ok)
+        deta_ok = lead_ok & (abs(j1.eta - j2.eta) < sel.deta_max)
+        cutflow["|delta eta|"] = count(deta_ok)
+        mjj = (j1 + j2).mass
+        keep = deta_ok & (mjj >= sel.mjj_min) & (mjj < sel.mjj_max)
+        cutflow["m_jj range"] = count(keep)
+        jets, cons = jets[keep], cons[keep]
+        mjj, weight, label = mjj[keep], weight[keep], label[keep]
+        heavy_first = jets[ak.argsort(jets.mass, axis=1, ascending=False)]
+
+        hists: dict[str, Any] = {}
+        h = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), _label_axis(), dask=dask, name="mjj")
+        h.fill(dataset=dataset, mjj=mjj, label=label, weight=weight)
+        hists["mjj"] = h
+        hj = make_hist(dataset_axis(), mass_axis("mj1", 0, 1000, 100), mass_axis("mj2", 0, 1000, 100),
+                       dask=dask, name="jet_masses")
+        hj.fill(dataset=dataset, mj1=heavy_first.mass[:, 0], mj2=heavy_first.mass[:, 1], weight=weight)
+        hists["jet_masses"] = hj
+
+        scores: dict[str, Any] = {}
+        score_axes: dict[str, tuple[Any, str]] = {}
+        for name, model in self.models.items():
+            for key, values in model_scores(name, model, jets, cons).items():
+                scores[key] = values
+                score_axes[key] = (model, key.split(".", 1)[1] if "." in key else model.card.score_names[0])
+        if scores:
+            cutflow["events scored"] = count(ak.num(mjj, axis=0) if not dask else ak.ones_like(mjj))
+        for key, values in scores.items():
+            model, sname = score_axes[key]
+            hs = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), self._score_axis(model, sname, "score"),
+                           _label_axis(), dask=dask, name=f"mjj_score_{key}")
+            hs.fill(dataset=dataset, mjj=mjj, score=values, label=label, weight=weight)
+            hists[f"mjj_score_{key}"] = hs
+        for a, b in itertools.combinations(scores, 2):
+            (ma, sa), (mb, sb) = score_axes[a], score_axes[b]
+            hq = make_hist(dataset_axis(), self._score_axis(ma, sa, "score1", 5), self._score_axis(mb, sb, "score2", 5),
+                           _label_axis(), dask=dask, name=f"quak_{a}__{b}")
+            hq.fill(dataset=dataset, score1=scores[a], score2=scores[b], label=label, weight=weight)
+            hists[f"quak_{a}__{b}"] = hq
+            h3 = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), self._score_axis(ma, sa, "score1", 20),
+                           self._score_axis(mb, sb, "score2", 20), dask=dask, name=f"mjj_quak_{a}__{b}")
+            h3.fill(dataset=dataset, mjj=mjj, score1=scores[a], score2=scores[b], weight=weight)
+            hists[f"mjj_quak_{a}__{b}"] = h3
+        return {"hists": hists, "cutflow": {dataset: cutflow}}
+
+    def postprocess(self, accumulator: Any) -> Any:
+        return accumulator
