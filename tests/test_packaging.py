@@ -1,0 +1,44 @@
+"""Packaging and public API: deliberate, lazy, and torch-free on import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import coffea_anomaly
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_subpackage_is_listed_in_pyproject() -> None:
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        "coffea_anomaly" + ("." + ".".join(p.parent.relative_to(ROOT / "coffea_anomaly").parts) if p.parent != ROOT / "coffea_anomaly" else "")
+        for p in (ROOT / "coffea_anomaly").rglob("__init__.py")
+    }
+    found |= {"coffea_anomaly.processors", "coffea_anomaly.models", "coffea_anomaly.configs"}
+    assert found <= listed, f"add to pyproject packages: {sorted(found - listed)}"
+
+
+def test_import_does_not_import_torch_or_pythia() -> None:
+    code = (
+        "import sys, coffea_anomaly, coffea_anomaly.processors, coffea_anomaly.runner;"
+        "bad = [m for m in ('torch', 'pythia8mc') if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_public_names_resolve() -> None:
+    for name in coffea_anomaly.__all__:
+        assert getattr(coffea_anomaly, name) is not None, name
+    assert set(dir(coffea_anomaly)) == set(coffea_anomaly.__all__)
+
+
+def test_cli_lists_subcommands() -> None:
+    out = subprocess.run([sys.executable, "-m", "coffea_anomaly.cli.main", "--help"],
+                         capture_output=True, text=True, check=True)
+    for sub in ("generate", "train", "evaluate", "run", "bumphunt", "inspect", "demo"):
+        assert sub in out.stdout
