@@ -86,3 +86,32 @@ def mse_model(
     if card:
         write_card(model, make_card(shape, two_scores=two_scores, **card_kw))
     return model
+
+
+def toy_image(jets: Any, constituents: Any) -> np.ndarray:
+    """Stand-in representation: a 2x2 "image" per jet, [0, 0] = sum of constituent pT and
+    [0, 1] = number of constituents; a jet without constituents gives the zero image.
+
+    Works on events x jets x constituents or jets x constituents (eager arrays).
+    """
+    import awkward as ak
+
+    axis = constituents.ndim - 1
+    total = ak.sum(constituents.pt, axis=axis)
+    count = ak.num(constituents, axis=axis)
+    if axis == 2:
+        total, count = ak.flatten(total), ak.flatten(count)
+    x = np.zeros((len(total), 2, 2), dtype=np.float32)
+    x[:, 0, 0] = ak.to_numpy(total)
+    x[:, 0, 1] = ak.to_numpy(count)
+    return x
+
+
+def toy_dijet(jets: Any, constituents: Any) -> np.ndarray:
+    """Stand-in event representation: [[pT_1, pT_2], [0, 0]] from the two leading jets."""
+    import awkward as ak
+
+    pt = ak.to_numpy(ak.fill_none(ak.pad_none(jets.pt, 2, clip=True), 0.0)).astype(np.float32)
+    x = np.zeros((len(pt), 2, 2), dtype=np.float32)
+    x[:, 0, :] = pt
+    return x
