@@ -1,0 +1,43 @@
+"""Without torch, the training stage says which extra to install; importing the rest works."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import coffea_anomaly.training as training
+from coffea_anomaly.errors import MissingDependencyError
+
+
+@pytest.fixture
+def no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``import torch`` fail and forget our modules that imported it."""
+    monkeypatch.setitem(sys.modules, "torch", None)
+    for name in list(sys.modules):
+        if name.startswith("coffea_anomaly.training.") and name.rsplit(".", 1)[1] in (
+            "models", "export", "loop", "pipeline",
+        ):  # fmt: skip
+            monkeypatch.delitem(sys.modules, name)
+
+
+@pytest.mark.usefixtures("no_torch")
+@pytest.mark.parametrize("name", ["ImageCNNAutoencoder", "DenseAutoencoder", "export_onnx", "fit"])
+def test_torch_names_raise_missing_dependency(name: str) -> None:
+    with pytest.raises(MissingDependencyError) as info:
+        getattr(training, name)
+    assert "pip install 'coffea-anomaly[train]'" in str(info.value)
+    assert info.value.package == "torch"
+    assert info.value.extra == "train"
+
+
+@pytest.mark.usefixtures("no_torch")
+def test_torch_free_parts_work_without_torch() -> None:
+    assert training.roc_auc([2.0], [1.0]) == 1.0
+    assert training.TrainingConfig.__name__ == "TrainingConfig"
+
+
+def test_public_names_are_listed() -> None:
+    assert set(dir(training)) == set(training.__all__)
+    with pytest.raises(AttributeError):
+        training.not_a_name  # noqa: B018
