@@ -29,6 +29,9 @@ _LAZY: dict[str, str] = {
     "ModelCard": "inference.card",
     "read_card": "inference.card",
     "write_card": "inference.card",
+    "OnnxModel": "inference.onnx_model",
+    "ModelBundle": "inference.bundle",
+    "score": "inference.score",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

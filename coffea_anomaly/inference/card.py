@@ -43,6 +43,7 @@ __all__ = [
     "RepresentationSpec",
     "TensorSpec",
     "check_card_against_graph",
+    "format_shape",
     "load_onnx",
     "read_card",
     "write_card",
@@ -65,6 +66,12 @@ def _plain_json(value: Any, what: str) -> Any:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as err:
         raise ModelCardError(f"model card field '{what}' is not plain JSON: {err}") from err
+
+
+def format_shape(shape: tuple[int | None, ...] | list[int | None]) -> str:
+    """A shape as Python writes it, with ``N`` for free dimensions: ``(N, 40, 40)``, ``(N,)``."""
+    dims = ["N" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class TensorSpec:
 
     def shape_str(self) -> str:
         """The shape as text, ``None`` written as ``N``: ``(N, 40, 40)``."""
-        return "(" + ", ".join("N" if d is None else str(d) for d in self.shape) + ")"
+        return format_shape(self.shape)
 
 
 @dataclass(frozen=True)
@@ -409,8 +416,7 @@ def check_card_against_graph(card: ModelCard, model: onnx.ModelProto) -> None:
                 g is None or s is None or g == s for g, s in zip(gshape, spec.shape)
             )
             if not agree:
-                shown = "(" + ", ".join("N" if d is None else str(d) for d in gshape) + ")"
                 raise ModelCardError(
                     f"card of '{card.name}' declares {kind} '{spec.name}' with shape "
-                    f"{spec.shape_str()} but the graph has {shown}"
+                    f"{spec.shape_str()} but the graph has {format_shape(gshape)}"
                 )

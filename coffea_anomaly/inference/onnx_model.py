@@ -31,7 +31,14 @@ import onnx
 from coffea.ml_tools.helper import numpy_call_wrapper
 
 from ..errors import InputDataError, ModelCardError, ShapeMismatchError
-from .card import ModelCard, TensorSpec, check_card_against_graph, load_onnx, read_card
+from .card import (
+    ModelCard,
+    TensorSpec,
+    check_card_against_graph,
+    format_shape,
+    load_onnx,
+    read_card,
+)
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -174,10 +181,6 @@ def _unflatten_like(values: ak.Array, jets: ak.Array) -> ak.Array:
     return ak.unflatten(values, ak.num(jets, axis=1))
 
 
-def _shape_str(shape: Sequence[int | None]) -> str:
-    return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
-
-
 def _is_dask(array: Any) -> bool:
     return type(array).__module__.startswith("dask_awkward")
 
@@ -294,7 +297,7 @@ class OnnxModel(numpy_call_wrapper):
         if not shape_ok:
             raise ShapeMismatchError(
                 f"model '{self.name}' expects input '{spec.name}' of shape {spec.shape_str()} "
-                f"but got {_shape_str(x.shape)}"
+                f"but got {format_shape(x.shape)}"
             )
         if not np.can_cast(x.dtype, spec.dtype, casting="same_kind"):
             raise ShapeMismatchError(
@@ -325,7 +328,7 @@ class OnnxModel(numpy_call_wrapper):
                 if result.ndim == 0 or len(result) != len(batch):
                     raise ShapeMismatchError(
                         f"model '{self.name}' output '{name}' has shape "
-                        f"{_shape_str(result.shape)} for a batch of {len(batch)}; "
+                        f"{format_shape(result.shape)} for a batch of {len(batch)}; "
                         f"the card declares {self.card.output(name).shape_str()}"
                     )
                 pieces[name].append(result)

@@ -74,7 +74,7 @@ def test_batch_size_does_not_change_the_scores(batch_size):
 def test_shape_mismatch_names_both_shapes(model):
     with pytest.raises(ShapeMismatchError, match=r"shape \(N, 2, 2\) but got \(5, 3, 3\)"):
         model.score_numpy(np.zeros((5, 3, 3), np.float32))
-    with pytest.raises(ShapeMismatchError, match=r"shape \(N, 2, 2\) but got \(4\)"):
+    with pytest.raises(ShapeMismatchError, match=r"shape \(N, 2, 2\) but got \(4,\)"):
         model.score_numpy(np.zeros(4, np.float32))
     with pytest.raises(ShapeMismatchError, match="dtype float32 but got complex64"):
         model.score_numpy(np.zeros((1, 2, 2), np.complex64))

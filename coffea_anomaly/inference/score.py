@@ -1,0 +1,137 @@
+"""`score()`: one call in a user's coffea processor to score fat jets or events.
+
+Example:
+    >>> from coffea_anomaly import score
+    >>> def process(self, events):                                   # doctest: +SKIP
+    ...     events["FatJet", "ae_score"] = score(events, "image_cnn_ae")
+    ...     losses = score(dijet_events, ["quak_qcd.onnx", "quak_wprime.onnx"])
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import onnx
+
+from ..errors import InputDataError
+from .bundle import ModelBundle
+from .onnx_model import OnnxModel
+
+__all__ = ["as_scorer", "score"]
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_model(path: str, stamp: tuple[int, int], options: tuple[tuple[str, Any], ...]) -> OnnxModel:
+    # keyed by modification time and size, so an overwritten file is read again
+    return OnnxModel(path, **dict(options))
+
+
+def _load(source: str | Path, options: Mapping[str, Any]) -> OnnxModel:
+    path = Path(source)
+    try:
+        stat = path.stat()
+    except OSError:
+        return OnnxModel(source, **options)  # a shipped name, or a clear error
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+    try:
+        return _cached_model(str(path.resolve()), (stat.st_mtime_ns, stat.st_size), frozen)
+    except TypeError:  # an unhashable option: no caching
+        return OnnxModel(source, **options)
+
+
+def as_scorer(model: Any, **options: Any) -> OnnxModel | ModelBundle:
+    """Turn what names a model into something callable on ``(jets, constituents)``.
+
+    Args:
+        model: an :class:`OnnxModel` or :class:`ModelBundle` (used as is); a path, bytes,
+            ``onnx.ModelProto`` or shipped model name (one model); a list/tuple of those or
+            a mapping ``{field: model}`` (a bundle).
+        **options: :class:`OnnxModel` options (batch_size, intra_op_threads, ...) for
+            models that are built here; models given ready-made keep their own.
+
+    Raises:
+        TypeError: ``options`` given with a ready-made model, or an unknown model type.
+    """
+    if isinstance(model, (OnnxModel, ModelBundle)):
+        if options:
+            raise TypeError(
+                f"options {sorted(options)} apply to models given by path or name, "
+                f"not to a ready-made {type(model).__name__}"
+            )
+        return model
+    if isinstance(model, (str, Path)):
+        return _load(model, options)
+    if isinstance(model, (bytes, onnx.ModelProto)):
+        return OnnxModel(model, **options)
+    if isinstance(model, (list, tuple, Mapping)):
+        if isinstance(model, Mapping):
+            return ModelBundle({k: as_scorer(v, **options) for k, v in model.items()})
+        return ModelBundle([as_scorer(m, **options) for m in model])
+    raise TypeError(f"cannot score with a {type(model).__name__}; give a path or an OnnxModel")
+
+
+def _fields(array: Any) -> list[str]:
+    return list(getattr(array, "fields", []) or [])
+
+
+def _event_jets(jets: Any, constituents: Any, collection: str) -> tuple[Any, Any]:
+    """The two leading jets of every event, for event-level (dijet) models."""
+    jets = jets[:, :2]
+    constituents = constituents[:, :2] if constituents is not None else None
+    if isinstance(jets, ak.Array):
+        short = int(ak.sum(ak.num(jets, axis=1) < 2))
+        if short:
+            raise InputDataError(
+                f"{short} of {len(jets)} events have fewer than two {collection}; select "
+                "events with two jets before scoring them with an event-level model"
+            )
+    return jets, constituents
+
+
+def score(
+    events_or_jets: Any,
+    model: Any,
+    *,
+    constituents: Any = None,
+    collection: str = "FatJet",
+    **options: Any,
+) -> Any:
+    """Score fat jets (or events) with one model or a bundle of models.
+
+    Args:
+        events_or_jets: NanoEvents (``collection`` and its constituents are found
+            there) or jets (events x jets, or flat), eager, virtual or dask-awkward.
+        model: an :class:`OnnxModel`, a path, a shipped model name, or a list/mapping of
+            those (a QUAK-style bundle).
+        constituents: the jets' constituents, when jets are given; found from the events'
+            cross-references otherwise (:func:`~coffea_anomaly.representations.constituents.fatjet_constituents`).
+        collection: the jet collection to take from events.
+        **options: :class:`OnnxModel` options (``batch_size``, ``intra_op_threads``, ...).
+
+    Returns:
+        For jet-level models, scores aligned with the jets (events x jets for events); for
+        event-level models, one score per event (events are scored on their two leading
+        jets). A model with several scores, or a bundle, gives a record with one field per
+        model/score.
+
+    Raises:
+        MissingCollectionError: events without the jet collection or its constituents.
+        ModelCardError: the model has no valid card, or the data do not match it.
+    """
+    scorer = as_scorer(model, **options)
+    data = events_or_jets
+    if collection in _fields(data):
+        jets = data[collection]
+        if constituents is None and collection == "FatJet":
+            from ..representations.constituents import fatjet_constituents
+
+            constituents = fatjet_constituents(data)
+    else:
+        jets = data
+    if scorer.level == "event" and jets.ndim > 1:
+        jets, constituents = _event_jets(jets, constituents, collection)
+    return scorer(jets, constituents)
