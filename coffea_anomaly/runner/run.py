@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,14 +53,6 @@ def build_processor(cfg: RunConfig) -> Any:
                 f"{want}-level models"
             )
     return proc
-
-
-def _sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def run_analysis(
@@ -140,12 +131,7 @@ def _summary(cfg: RunConfig, fileset: dict[str, Any], checks: dict[str, Any], ou
         }
     models = {}
     for name, model in proc.models.items():
-        path = getattr(model, "path", None)
-        models[name] = {
-            "path": str(path) if path else None,
-            "sha256": getattr(model, "sha256", None) or (_sha256(path) if path else None),
-            "card": model.card.to_dict(),
-        }
+        models[name] = {"source": model.source, "sha256": model.sha256, "card": model.card.to_dict()}
     return {
         "package_version": __version__,
         "processor": cfg.processor,
