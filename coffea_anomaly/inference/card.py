@@ -45,6 +45,7 @@ __all__ = [
     "check_card_against_graph",
     "format_shape",
     "load_onnx",
+    "read_model_file",
     "read_card",
     "write_card",
 ]
@@ -308,6 +309,18 @@ def _check_quantiles(score_name: str, table: Any, score_names: tuple[str, ...]) 
         raise ModelCardError(f"model card {where}: 'value' must not decrease")
 
 
+def read_model_file(path: str | Path) -> bytes:
+    """The bytes of a model file, with one clear InputDataError when it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError as err:
+        raise InputDataError(f"model file {path} does not exist") from err
+    except IsADirectoryError as err:
+        raise InputDataError(f"model path {path} is a directory, not an ONNX file") from err
+    except OSError as err:
+        raise InputDataError(f"cannot read model {path}: {err.strerror or err}") from err
+
+
 def load_onnx(source: str | Path | bytes | onnx.ModelProto) -> onnx.ModelProto:
     """Load an ONNX model (external data not loaded) with one clear error when it is not one.
 
@@ -318,17 +331,9 @@ def load_onnx(source: str | Path | bytes | onnx.ModelProto) -> onnx.ModelProto:
     if isinstance(source, onnx.ModelProto):
         return source
     what = "the given bytes" if isinstance(source, bytes) else str(source)
+    data = source if isinstance(source, bytes) else read_model_file(source)
     try:
-        if isinstance(source, bytes):
-            model = onnx.load_from_string(source)
-        else:
-            model = onnx.load(str(source), load_external_data=False)
-    except FileNotFoundError as err:
-        raise InputDataError(f"model file {what} does not exist") from err
-    except IsADirectoryError as err:
-        raise InputDataError(f"model path {what} is a directory, not an ONNX file") from err
-    except OSError as err:
-        raise InputDataError(f"cannot read model {what}: {err.strerror or err}") from err
+        model = onnx.load_from_string(data)
     except Exception as err:  # protobuf DecodeError and friends
         raise ModelCardError(f"{what} is not an ONNX model ({type(err).__name__})") from err
     # protobuf parses some arbitrary bytes as an empty message; a real model has a graph

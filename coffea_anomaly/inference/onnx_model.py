@@ -38,6 +38,7 @@ from .card import (
     format_shape,
     load_onnx,
     read_card,
+    read_model_file,
 )
 
 __all__ = [
@@ -81,14 +82,7 @@ def model_bytes(source: str | Path | bytes | onnx.ModelProto) -> tuple[bytes, st
                 f"model {source!r} is neither a file nor a shipped model (shipped: {known})"
             )
         path = shipped
-    try:
-        return path.read_bytes(), str(path)
-    except FileNotFoundError as err:
-        raise InputDataError(f"model file {path} does not exist") from err
-    except IsADirectoryError as err:
-        raise InputDataError(f"model path {path} is a directory, not an ONNX file") from err
-    except OSError as err:
-        raise InputDataError(f"cannot read model {path}: {err.strerror or err}") from err
+    return read_model_file(path), str(path)
 
 
 def default_providers() -> tuple[str, ...]:
@@ -281,6 +275,10 @@ class OnnxModel(numpy_call_wrapper):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        # identity for dask graph keys without hashing the model bytes again
+        return ("OnnxModel", self.sha256, self.settings, self.batch_size, self._build)
 
     # -- numpy --------------------------------------------------------------------------
     def validate_numpy_input(self, x: np.ndarray) -> None:  # type: ignore[override]

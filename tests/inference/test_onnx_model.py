@@ -187,3 +187,17 @@ def test_event_level_model_scores_events():
     scores = model(jets)
     assert scores.ndim == 1
     np.testing.assert_allclose(scores.to_numpy(), [(9 + 1) / 4, (4 + 4) / 4], rtol=1e-6)
+
+
+@pytest.mark.usefixtures("no_column_optimization")
+def test_event_level_model_on_dask_without_constituents():
+    jets = ak.Array([[{"pt": 3.0}, {"pt": 1.0}], [{"pt": 2.0}, {"pt": 2.0}], [{"pt": 1.0}, {"pt": 0.0}]])
+    model = OnnxModel(mse_model((2, 2), level="event", kind="toy_dijet"), input_builder=toy_dijet)
+    lazy = model(dak.from_awkward(jets, npartitions=2))
+    np.testing.assert_allclose(lazy.compute().to_numpy(), [10 / 4, 8 / 4, 1 / 4], rtol=1e-6)
+
+
+def test_dask_token_follows_the_model_not_the_object():
+    data = mse_model((2, 2), C).SerializeToString()
+    assert dask.base.tokenize(OnnxModel(data)) == dask.base.tokenize(OnnxModel(data))
+    assert dask.base.tokenize(OnnxModel(data)) != dask.base.tokenize(OnnxModel(data, batch_size=3))

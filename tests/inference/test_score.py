@@ -108,7 +108,7 @@ def test_event_level_scoring_takes_the_two_leading_jets():
 
 
 @pytest.mark.filterwarnings("ignore:Missing cross-reference index:RuntimeWarning")
-def test_score_events_from_a_real_v15_file_finds_constituents(cms_files):
+def test_score_virtual_events_from_a_real_v15_file_finds_constituents(cms_files):
     from coffea.nanoevents import NanoAODSchema, NanoEventsFactory
 
     from coffea_anomaly.representations.constituents import fatjet_constituents
@@ -116,7 +116,7 @@ def test_score_events_from_a_real_v15_file_finds_constituents(cms_files):
     events = NanoEventsFactory.from_root(
         {str(cms_files["v15"]): "Events"},
         schemaclass=NanoAODSchema,
-        mode="eager",
+        mode="virtual",
     ).events()
     model = toy(0.0, "a")
     scores = score(events, model)
