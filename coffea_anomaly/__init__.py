@@ -32,6 +32,22 @@ _LAZY: dict[str, str] = {
     "OnnxModel": "inference.onnx_model",
     "ModelBundle": "inference.bundle",
     "score": "inference.score",
+    # nanoaod + representations
+    "open_events": "nanoaod",
+    "detect_convention": "nanoaod",
+    "fatjet_constituents": "representations",
+    "empty_jets": "representations",
+    "ImageConfig": "representations",
+    "jet_images": "representations",
+    "jet_images_with_info": "representations",
+    "ConstituentConfig": "representations",
+    "constituent_arrays": "representations",
+    "FeatureConfig": "representations",
+    "jet_features": "representations",
+    "dijet_features": "representations",
+    "feature_matrix": "representations",
+    "dijet_matrix": "representations",
+    "build_input": "representations",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
