@@ -90,6 +90,8 @@ def load_recipe(process: str, overrides: Mapping[str, Any] | None = None) -> Sam
     data = load_yaml(_samples_dir() / f"{process}.yaml")
     data.setdefault("process", process)
     data = _apply_overrides(data, dict(overrides or {}), process)
+    if isinstance(data.get("mix"), dict):
+        config_from_dict(MixConfig, data["mix"])  # precise errors for the mixture itself
     recipe = config_from_dict(SampleRecipe, data)
     try:
         recipe.pythia_lines()

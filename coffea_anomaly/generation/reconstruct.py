@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
+from ._arrays import group_index, local_index, starts
 from .detector import apply_detector
 from .filters import passes_filter
 from .jets import cluster_jets, four_vectors, substructure
@@ -66,7 +67,7 @@ def reconstruct_batch(
     weight = ak.to_numpy(ak.fill_none(ak.firsts(batch.info.weights), 1.0)).astype(np.float64)
 
     # detector model on stable visible particles
-    event_of = np.repeat(np.arange(n_events), counts)
+    event_of = group_index(counts)
     final = np.flatnonzero(status > 0)
     charge, visible = generator.particle_properties(pdg[final])
     final, charge = final[visible], charge[visible]
@@ -121,11 +122,11 @@ def _assemble(
     jets_cfg = recipe.jets
     n_events = len(candidates)
     cand_counts = ak.to_numpy(ak.num(candidates, axis=1)).astype(np.int64)
-    cand_offsets = np.concatenate([[0], np.cumsum(cand_counts)[:-1]]).astype(np.int64)
+    cand_offsets = starts(cand_counts)
     fat_counts = ak.to_numpy(ak.num(fatjets, axis=1)).astype(np.int64)
     n_const = ak.to_numpy(ak.flatten(ak.num(constituents, axis=2), axis=None)).astype(np.int64)
     const_local = _flat(constituents).astype(np.int64)
-    const_event = np.repeat(np.repeat(np.arange(n_events), fat_counts), n_const)
+    const_event = np.repeat(group_index(fat_counts), n_const)
     const_global = cand_offsets[const_event] + const_local
 
     flat_cands = ak.flatten(candidates, axis=1)
@@ -146,10 +147,10 @@ def _assemble(
         stored = np.zeros(len(cpt), dtype=bool)
         stored[const_global] = True
     new_global = np.cumsum(stored) - 1
-    stored_counts = np.bincount(np.repeat(np.arange(n_events), cand_counts)[stored], minlength=n_events)
-    stored_offsets = np.concatenate([[0], np.cumsum(stored_counts)[:-1]]).astype(np.int64)
+    stored_counts = np.bincount(group_index(cand_counts)[stored], minlength=n_events)
+    stored_offsets = starts(stored_counts)
     pf_idx = new_global[const_global] - stored_offsets[const_event]
-    jet_local = np.repeat(_local_index(fat_counts), n_const)
+    jet_local = np.repeat(local_index(fat_counts), n_const)
     pairs_per_event = np.bincount(const_event, minlength=n_events)
 
     small = cluster_jets(candidates, jets_cfg.jet_radius, jets_cfg.jet_min_pt)
@@ -177,9 +178,3 @@ def _assemble(
     }
     return ak.zip(fields, depth_limit=1)
 
-
-def _local_index(counts: np.ndarray) -> np.ndarray:
-    """0..n-1 within each group of the given sizes, concatenated."""
-    counts = np.asarray(counts, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return np.arange(int(counts.sum())) - np.repeat(starts, counts)

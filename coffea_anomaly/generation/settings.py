@@ -10,7 +10,10 @@ All of them round-trip through :func:`coffea_anomaly.config.config_to_dict` /
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,6 +222,7 @@ class SampleRecipe:
             f"block_size must be an integer >= 1, got {self.block_size!r}",
         )
         _require(all(isinstance(i, int) for i in self.truth_ids), "truth_ids must be integers")
+        _require(self.mix is None or isinstance(self.mix, MixConfig), "mix must be a mapping of MixConfig fields")
         for name, value in self.parameters.items():
             _require(
                 isinstance(value, (int, float, str, bool)),
@@ -231,11 +235,53 @@ class SampleRecipe:
         return self.mix is not None
 
     def pythia_lines(self) -> list[str]:
-        """The Pythia settings with ``{parameter}`` placeholders filled in."""
+        """The Pythia settings with ``{expression}`` placeholders filled in.
+
+        A placeholder is a parameter name or simple arithmetic on parameters
+        (``{m_x}``, ``{1 - r_inv}``, ``{2 * m_qv}``); booleans become ``on``/``off``.
+        """
         out = []
         for line in self.pythia:
             try:
-                out.append(line.format(**self.parameters))
-            except (KeyError, IndexError, ValueError) as err:
+                out.append(_PLACEHOLDER.sub(lambda m: _format(_evaluate(m.group(1), self.parameters)), line))
+            except (KeyError, ValueError, SyntaxError, ZeroDivisionError) as err:
                 raise ValueError(f"recipe {self.process}: cannot fill in Pythia line {line!r}: {err}") from err
         return out
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_OPERATORS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+}
+
+
+def _evaluate(expression: str, parameters: dict[str, Any]) -> Any:
+    """Evaluate a placeholder: a parameter name, a number, or + - * / of those."""
+
+    def walk(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return walk(node.body)
+        if isinstance(node, ast.Name):
+            if node.id not in parameters:
+                raise KeyError(f"unknown parameter {node.id!r}")
+            return parameters[node.id]
+        if isinstance(node, ast.Constant) and _finite_number(node.value):
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -walk(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](walk(node.left), walk(node.right))
+        raise ValueError(f"unsupported expression {expression!r}")
+
+    return walk(ast.parse(expression.strip(), mode="eval"))
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

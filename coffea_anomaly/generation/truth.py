@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._arrays import group_index, local_index, starts
 from .detector import kinematics
 
 __all__ = ["GenParticles", "hard_process", "truth_match"]
@@ -44,11 +45,7 @@ class GenParticles:
     @property
     def offsets(self) -> np.ndarray:
         """Start index of each event in the flat arrays."""
-        return np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
-
-
-def _event_index(counts: np.ndarray) -> np.ndarray:
-    return np.repeat(np.arange(len(counts)), counts)
+        return starts(self.counts)
 
 
 def hard_process(
@@ -77,8 +74,8 @@ def hard_process(
         The hard-process particles.
     """
     counts = np.asarray(counts, dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    event = _event_index(counts)
+    offsets = starts(counts)
+    event = group_index(counts)
     abs_status = np.abs(status)
     hard = (abs_status >= _HARD_STATUS[0]) & (abs_status <= _HARD_STATUS[1])
     parent = np.where(mother1 > 0, mother1 + offsets[event], -1)
@@ -96,7 +93,7 @@ def hard_process(
     valid = walker >= 0
     safe = np.where(valid, walker, 0)
     hard_counts = np.bincount(event[hard_idx], minlength=len(counts))
-    hard_offsets = np.concatenate([[0], np.cumsum(hard_counts)[:-1]])
+    hard_offsets = starts(hard_counts)
     rank = np.full(len(pdg_id), -1, dtype=np.int64)
     rank[hard_idx] = np.arange(len(hard_idx)) - hard_offsets[event[hard_idx]]
     mother = np.where(valid & hard[safe], rank[safe], -1)
@@ -122,7 +119,7 @@ def _delta_r(eta1: np.ndarray, phi1: np.ndarray, eta2: np.ndarray, phi2: np.ndar
 def _resonance_leaf_pairs(gen: GenParticles, truth_ids: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(resonance, leaf) pairs of flat GenPart indices: leaf descends from resonance."""
     offsets = gen.offsets
-    event = _event_index(gen.counts)
+    event = group_index(gen.counts)
     parent = np.where(gen.mother >= 0, gen.mother + offsets[event], -1)
     is_res = np.isin(np.abs(gen.pdg_id), np.asarray(truth_ids, dtype=np.int64))
     has_child = np.zeros(len(gen.pdg_id), dtype=bool)
@@ -174,14 +171,13 @@ def truth_match(
     res, leaf = _resonance_leaf_pairs(gen, truth_ids)
     if len(res) == 0:
         return matched
-    gen_event = _event_index(gen.counts)
+    gen_event = group_index(gen.counts)
     pair_event = gen_event[res]
     jet_counts = np.asarray(jet_counts, dtype=np.int64)
-    jet_offsets = np.concatenate([[0], np.cumsum(jet_counts)[:-1]])
+    jet_offsets = starts(jet_counts)
     per_pair = jet_counts[pair_event]
-    pair_of = np.repeat(np.arange(len(res)), per_pair)
-    starts = np.concatenate([[0], np.cumsum(per_pair)[:-1]])
-    jet_of = jet_offsets[pair_event][pair_of] + (np.arange(len(pair_of)) - np.repeat(starts, per_pair))
+    pair_of = group_index(per_pair)
+    jet_of = jet_offsets[pair_event][pair_of] + local_index(per_pair)
     if len(jet_of) == 0:
         return matched
     r, lf = res[pair_of], leaf[pair_of]
