@@ -23,8 +23,12 @@ def command(process: str, n_events: int, out_dir: str, seed: int, workers: int,
 
     Writes one ROOT file per block of events and, last, fileset.json (coffea format).
     """
+    from ..errors import ConfigError
     from ..generation import ensure_sample, generate_sample, parse_overrides
 
+    for option, value, minimum in (("--events", n_events, 1), ("--workers", workers, 1), ("--seed", seed, 0)):
+        if value < minimum:
+            raise ConfigError(f"{option} must be >= {minimum}, got {value}")
     overrides = parse_overrides(settings)
     make = ensure_sample if reuse else generate_sample
     result = make(process, n_events, out_dir, seed=seed, workers=workers,

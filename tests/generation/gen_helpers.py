@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import awkward as ak
@@ -14,9 +15,10 @@ from coffea_anomaly.generation import GenerationResult
 __all__ = ["dataset_metadata", "in_window", "read_events"]
 
 
-def read_events(result: GenerationResult) -> ak.Array:
-    """All events of a sample as one awkward array of flat branches (uproot, no schema)."""
-    return uproot.concatenate([f"{f}:Events" for f in result.files], library="ak")
+def read_events(sample: GenerationResult | Sequence[Path]) -> ak.Array:
+    """All events of a sample (or of some of its files) as flat branches (uproot, no schema)."""
+    files = sample.files if isinstance(sample, GenerationResult) else sample
+    return uproot.concatenate([f"{f}:Events" for f in files], library="ak")
 
 
 def dataset_metadata(result: GenerationResult) -> dict:
