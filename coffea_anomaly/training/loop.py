@@ -32,6 +32,7 @@ class FitResult:
     """What happened during :func:`fit`.
 
     Attributes:
+        initial_val_loss: validation loss of the untrained model.
         train_loss: mean training loss per epoch (measured during the epoch).
         val_loss: validation loss after each epoch.
         best_epoch: 1-based epoch whose weights were kept (lowest validation loss).
@@ -40,6 +41,7 @@ class FitResult:
         wall_s: wall time of the loop in seconds.
     """
 
+    initial_val_loss: float = math.nan
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0
@@ -125,12 +127,18 @@ def fit(
     xt, xv = _tensor(x_train, "training"), _tensor(x_val, "validation")
     wt, wv = _weights(w_train, xt.shape[0]), _weights(w_val, xv.shape[0])
     gen = torch.Generator().manual_seed(loop.seed)
+    # channels-last convolutions are ~1.5x faster on CPU; the layout does not change values
+    convolutional = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    if convolutional:
+        model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=loop.learning_rate)
     result = FitResult()
     best = math.inf
     best_state = copy.deepcopy(model.state_dict())
     since_best = 0
     show = sys.stderr.isatty() if progress is None else progress
+    eval_batch = max(loop.batch_size, 1024)
+    result.initial_val_loss = _evaluate(model, xv, wv, eval_batch)
     start = time.monotonic()
     bar = tqdm(total=loop.epochs, desc=f"train {type(model).__name__}", unit="epoch",
                disable=not show, file=sys.stderr)  # fmt: skip
@@ -149,7 +157,7 @@ def fit(
                 run_sum += float(loss.detach()) * float(w.sum())
                 run_w += float(w.sum())
             result.train_loss.append(run_sum / run_w)
-            val = _evaluate(model, xv, wv, max(loop.batch_size, 1024))
+            val = _evaluate(model, xv, wv, eval_batch)
             result.val_loss.append(val)
             result.epochs_run = epoch
             if not math.isfinite(val):
@@ -174,6 +182,8 @@ def fit(
     if result.best_epoch == 0:
         raise InputDataError("training diverged: the validation loss was never finite")
     model.load_state_dict(best_state)
+    if convolutional:
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     result.wall_s = time.monotonic() - start
     return result

@@ -1,0 +1,57 @@
+"""``coffea-anomaly evaluate MODEL.onnx --signal S --background B``: ROC and AUC of a model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+__all__ = ["command"]
+
+
+@click.command("evaluate")
+@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--signal", required=True, help="Signal sample: fileset.json, its folder or a ROOT file.")
+@click.option("--background", required=True, help="Background sample (same forms).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder for roc.png.")
+@click.option("--pt-min", type=float, default=None, help="Fat-jet pT minimum (default: the card's training selection).")
+@click.option("--pt-max", type=float, default=None, help="Fat-jet pT maximum (default: the card's).")
+@click.option("--signal-truth-match/--no-signal-truth-match", default=False,
+              help="Keep only truth-matched signal fat jets (FatJet_truthMatch == 1).")  # fmt: skip
+@click.option("--max-items", type=int, default=0, help="At most this many jets/events per sample (0 = all).")
+@click.option("--weighted", is_flag=True, help="Weight items by genWeight.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def command(
+    model: str,
+    signal: str,
+    background: str,
+    out: str | None,
+    pt_min: float | None,
+    pt_max: float | None,
+    signal_truth_match: bool,
+    max_items: int,
+    weighted: bool,
+    quiet: bool,
+) -> None:
+    """Score a signal and a background sample with MODEL, print the AUC and write a ROC plot.
+
+    Jets (or events) are selected as in the model's training (its card's selection),
+    optionally with another pT window; truth matching applies to the signal only.
+    """
+    from ..training.evaluate import evaluate_model, training_selection
+    from ..training.settings import SampleSpec
+
+    sel = training_selection(model, pt_min=pt_min, pt_max=pt_max)
+    sig_sel = dataclasses.replace(sel, truth_match=signal_truth_match)
+    bkg_sel = dataclasses.replace(sel, truth_match=False)
+    result = evaluate_model(
+        model,
+        SampleSpec(signal, sig_sel, max_items, "signal", weighted),
+        SampleSpec(background, bkg_sel, max_items, "background", weighted),
+        out=out,
+        progress=False if quiet else None,
+    )
+    click.echo(f"signal: {result.n_signal} items, background: {result.n_background} items")
+    click.echo(f"AUC = {result.auc:.4f}")
+    if result.roc_png is not None:
+        click.echo(f"ROC curve: {result.roc_png}")

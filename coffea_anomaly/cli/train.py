@@ -1,0 +1,85 @@
+"""``coffea-anomaly train CONFIG.yaml --out MODEL.onnx``: train a model and export it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+
+__all__ = ["command"]
+
+
+def _config_file(config: str) -> Path:
+    """A YAML path, or the name of a shipped training config (``image_cnn_ae``)."""
+    p = Path(config)
+    if p.exists() or p.suffix in (".yaml", ".yml"):
+        return p
+    from ..resources import config_path
+
+    shipped = config_path("training", f"{config}.yaml")
+    if not shipped.is_file():
+        from ..errors import ConfigError
+
+        raise ConfigError(f"no training config {config!r}: not a file, nor a shipped config name")
+    return shipped
+
+
+@click.command("train")
+@click.argument("config")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@click.option("--epochs", type=int, default=None, help="Maximum epochs (overrides the config).")
+@click.option("--seed", type=int, default=None, help="Seed of torch, numpy and the split.")
+@click.option("--batch-size", type=int, default=None, help="Minibatch size.")
+@click.option("--max-time", "max_time_s", type=float, default=None, help="Stop after this many seconds.")
+@click.option("--threads", type=int, default=None, help="torch threads (default from the config).")
+@click.option("--sample", type=str, default=None, help="Training sample (overrides the config).")
+@click.option("--max-items", type=int, default=None, help="At most this many training jets/events.")
+@click.option("--signal", "signals", multiple=True,
+              help="Signal sample(s) for the AUC at export, replacing the config's in order.")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def command(
+    config: str,
+    out: str,
+    epochs: int | None,
+    seed: int | None,
+    batch_size: int | None,
+    max_time_s: float | None,
+    threads: int | None,
+    sample: str | None,
+    max_items: int | None,
+    signals: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Train the model described by CONFIG (a YAML file or a shipped config name) on its
+    background sample and export it to ONNX with its model card."""
+    from ..errors import ConfigError
+    from ..training.pipeline import train_from_config
+    from ..training.settings import load_training_config
+
+    path = _config_file(config)
+    cfg = load_training_config(path, epochs=epochs, seed=seed, batch_size=batch_size,
+                               max_time_s=max_time_s, threads=threads)  # fmt: skip
+    train = cfg.train
+    if sample is not None:
+        train = dataclasses.replace(train, path=sample)
+    if max_items is not None:
+        train = dataclasses.replace(train, max_items=max_items)
+    if len(signals) > len(cfg.signals):
+        raise ConfigError(f"{len(signals)} --signal given but the config defines {len(cfg.signals)} signals")
+    sigs = tuple(
+        dataclasses.replace(s, path=signals[i]) if i < len(signals) else s
+        for i, s in enumerate(cfg.signals)
+    )
+    cfg = dataclasses.replace(cfg, train=train, signals=sigs)
+    report = train_from_config(cfg, out, progress=None if not quiet else False,
+                               config_source=str(path))  # fmt: skip
+    t = report.card.training
+    click.echo(f"wrote {report.path} ({report.path.stat().st_size / 1024:.0f} kB)")
+    click.echo(
+        f"trained on {t['n_train']} {cfg.level}s (validation {t['n_validation']}, test {t['n_test']}) "
+        f"for {t['epochs']} epochs (best {t['best_epoch']}, stop: {t['stop_reason']}), "
+        f"wall {report.wall_s:.0f} s"
+    )
+    for name, value in report.metrics.items():
+        click.echo(f"  {name} = {value:.6g}")

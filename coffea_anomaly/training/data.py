@@ -1,0 +1,243 @@
+"""Reading training and evaluation inputs through the same code as inference.
+
+Events are opened with :func:`coffea_anomaly.nanoaod.open_events`, fat jets (or the two
+leading fat jets of an event) are selected, their constituents come from
+:func:`coffea_anomaly.representations.fatjet_constituents`, and the model input is built
+by :func:`coffea_anomaly.representations.registry.build_input` — the function inference
+uses — so a model sees in training exactly what it sees in a coffea job.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError, InputDataError
+from .settings import RepresentationChoice, SampleSpec, SelectionConfig
+
+__all__ = ["Inputs", "load_inputs", "sample_files", "select_dijet_events", "select_fatjets"]
+
+#: events read per chunk (bounded memory for large files)
+CHUNK_EVENTS = 20_000
+
+
+@dataclass
+class Inputs:
+    """Model inputs read from a sample, with the accounting of what was (not) used.
+
+    Attributes:
+        x: float32 inputs, first axis = selected items (jets or events).
+        weights: per-item ``genWeight`` when the sample is weighted, else None.
+        n_events: events read.
+        n_selected: items that passed the selection.
+        n_nonfinite: selected items dropped because their input holds NaN or inf.
+        files: the ROOT files read (completely or up to the ``max_items`` cap).
+    """
+
+    x: np.ndarray
+    weights: np.ndarray | None
+    n_events: int = 0
+    n_selected: int = 0
+    n_nonfinite: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The accounting as plain JSON (for model cards and reports)."""
+        return {
+            "n_events_read": self.n_events,
+            "n_selected": self.n_selected,
+            "n_dropped_nonfinite": self.n_nonfinite,
+            "n_used": int(self.x.shape[0]),
+        }
+
+
+def sample_files(path: str | Path) -> dict[str, str]:
+    """The ROOT files of a sample: ``{file: tree}`` from a fileset.json, a folder or a file.
+
+    A folder is read through its ``fileset.json``; relative file paths in a fileset are
+    taken relative to the fileset's folder. Every dataset of the fileset is used.
+
+    Raises:
+        InputDataError: the path does not exist or names no ROOT file.
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "fileset.json"
+    if p.suffix == ".root":
+        if not p.is_file():
+            raise InputDataError(f"no such file: {p}")
+        return {str(p): "Events"}
+    if not p.is_file():
+        raise InputDataError(f"no sample at {path} (expected a fileset.json, a folder with one, or a .root file)")
+    try:
+        fileset = json.loads(p.read_text())
+        files: dict[str, str] = {}
+        for spec in fileset.values():
+            for f, tree in spec["files"].items():
+                fp = Path(f)
+                files[str(fp if fp.is_absolute() else p.parent / fp)] = str(tree)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise InputDataError(f"{p} is not a coffea fileset ({type(err).__name__}: {err})") from err
+    if not files:
+        raise InputDataError(f"{p} lists no files")
+    return files
+
+
+def _truth(fatjets: Any) -> Any:
+    if "truthMatch" not in fatjets.fields:
+        raise InputDataError("truth matching asked for, but the file has no FatJet_truthMatch")
+    return fatjets.truthMatch == 1
+
+
+def _jet_cuts(fatjets: Any, sel: SelectionConfig) -> Any:
+    mask = (fatjets.pt >= sel.pt_min) & (abs(fatjets.eta) < sel.eta_max)
+    if sel.pt_max is not None:
+        mask = mask & (fatjets.pt <= sel.pt_max)
+    if sel.truth_match:
+        mask = mask & _truth(fatjets)
+    return mask
+
+
+def select_fatjets(fatjets: Any, sel: SelectionConfig) -> Any:
+    """Events × jets boolean mask of the fat jets in the pT window and |eta| range
+    (and truth-matched if asked). ``max_jets_per_event`` is applied after masking."""
+    return _jet_cuts(fatjets, sel)
+
+
+def select_dijet_events(fatjets: Any, sel: SelectionConfig) -> np.ndarray:
+    """Boolean per event: two leading fat jets that both pass the jet cuts, the leading one
+    above ``lead_pt_min`` and their |Δη| below ``deta_max``."""
+    two = ak.num(fatjets.pt, axis=1) >= 2
+    lead = ak.pad_none(fatjets, 2, axis=1, clip=True)
+    ok = _jet_cuts(lead, sel)
+    j1, j2 = lead[:, 0], lead[:, 1]
+    mask = two & ak.fill_none(ok[:, 0] & ok[:, 1] & (j1.pt >= sel.lead_pt_min), False)
+    if sel.deta_max is not None:
+        mask = mask & ak.fill_none(abs(j1.eta - j2.eta) < sel.deta_max, False)
+    return ak.to_numpy(mask).astype(bool)
+
+
+def _chunk_inputs(
+    events: Any, spec: SampleSpec, rep: RepresentationChoice, level: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model inputs and per-item event weights of one chunk of events."""
+    from ..representations import fatjet_constituents
+    from ..representations.registry import build_input
+
+    fatjets = events.FatJet
+    constituents = fatjet_constituents(events)
+    weight = (
+        ak.to_numpy(events.genWeight).astype(np.float64)
+        if "genWeight" in events.fields
+        else np.ones(len(events))
+    )
+    if level == "jet":
+        mask = select_fatjets(fatjets, spec.selection)
+        jets, consts = fatjets[mask], constituents[mask]
+        if spec.selection.max_jets_per_event:
+            k = spec.selection.max_jets_per_event
+            jets, consts = jets[:, :k], consts[:, :k]
+        w = np.repeat(weight, ak.to_numpy(ak.num(jets, axis=1)))
+    else:
+        keep = select_dijet_events(fatjets, spec.selection)
+        jets, consts = fatjets[keep][:, :2], constituents[keep][:, :2]
+        w = weight[keep]
+    if len(w) == 0:
+        return np.zeros((0,)), w
+    x = np.asarray(build_input(rep.kind, rep.config, jets, consts), dtype=np.float32)
+    if x.shape[0] != len(w):
+        raise InputDataError(
+            f"representation {rep.kind!r} returned {x.shape[0]} items for {len(w)} selected"
+        )
+    return x, w
+
+
+def load_inputs(
+    spec: SampleSpec,
+    representation: RepresentationChoice,
+    level: str,
+    progress: bool | None = None,
+    chunk_events: int = CHUNK_EVENTS,
+) -> Inputs:
+    """Read a sample and build the model inputs of its selected jets (or events).
+
+    Files are read in order, in chunks of ``chunk_events``, until ``spec.max_items`` items
+    are collected (0: everything). Items whose input is not finite are dropped and counted.
+
+    Args:
+        spec: the sample, its selection, size cap and whether to use ``genWeight``.
+        representation: the representation kind and config (as in the model card).
+        level: ``"jet"`` (selected fat jets) or ``"event"`` (two leading fat jets).
+        progress: show a tqdm bar on stderr (default: when stderr is a terminal).
+        chunk_events: events per read.
+
+    Raises:
+        InputDataError: unreadable sample, missing collections, or nothing selected.
+    """
+    from ..nanoaod import open_events
+
+    if level not in ("jet", "event"):
+        raise ConfigError(f"level must be 'jet' or 'event', not {level!r}")
+    files = sample_files(spec.path)
+    xs: list[np.ndarray] = []
+    ws: list[np.ndarray] = []
+    out = Inputs(x=np.zeros(0, dtype=np.float32), weights=None)
+    show = sys.stderr.isatty() if progress is None else progress
+    cap = spec.max_items or None
+    bar = tqdm(total=cap, desc=f"read {spec.label or Path(spec.path).name}",
+               unit=level, disable=not show, file=sys.stderr)  # fmt: skip
+    try:
+        for path, tree in files.items():
+            out.files.append(path)
+            n_entries = _num_entries(path, tree)
+            for start in range(0, n_entries, chunk_events):
+                stop = min(start + chunk_events, n_entries)
+                with warnings.catch_warnings():
+                    # coffea's NanoAODSchema warns about cross-references it cannot link
+                    # (Tau_jetIdx, ...) in files that lack those collections; harmless here
+                    warnings.filterwarnings("ignore", "Missing cross-reference index",
+                                            RuntimeWarning)  # fmt: skip
+                    events = open_events(path, mode="virtual", entry_start=start,
+                                         entry_stop=stop, treepath=tree)  # fmt: skip
+                    x, w = _chunk_inputs(events, spec, representation, level)
+                out.n_events += stop - start
+                out.n_selected += len(w)
+                if len(w):
+                    finite = np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+                    out.n_nonfinite += int(np.count_nonzero(~finite))
+                    xs.append(x[finite])
+                    ws.append(w[finite])
+                    bar.update(int(finite.sum()))
+                if cap is not None and sum(len(a) for a in xs) >= cap:
+                    break
+            if cap is not None and sum(len(a) for a in xs) >= cap:
+                break
+    finally:
+        bar.close()
+    if not xs or sum(len(a) for a in xs) == 0:
+        raise InputDataError(
+            f"no {level}s selected from {spec.path} ({out.n_events} events read, "
+            f"{out.n_selected} selected, {out.n_nonfinite} with non-finite inputs)"
+        )
+    out.x = np.concatenate(xs)[:cap]
+    weights = np.concatenate(ws)[:cap]
+    out.weights = weights if spec.weighted else None
+    return out
+
+
+def _num_entries(path: str, tree: str) -> int:
+    import uproot
+
+    try:
+        with uproot.open(path) as f:
+            return int(f[tree].num_entries)
+    except Exception as err:  # uproot raises many kinds on broken files
+        raise InputDataError(f"cannot read {path}: {type(err).__name__}: {err}") from err

@@ -1,0 +1,26 @@
+"""Tiny generated samples for the training integration tests (Pythia via generate_sample).
+
+They are cached in pytest's cache folder and reused while the recipe is unchanged
+(``ensure_sample``), so only the first run pays for the generation (~20 s).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+#: process -> accepted events: a few hundred jets, enough for 2 epochs and an AUC
+SAMPLES = {"qcd_jets": 300, "top_jets": 100, "qcd_dijet": 200, "wprime_xy": 60}
+
+
+@pytest.fixture(scope="session")
+def generated(request: pytest.FixtureRequest) -> dict[str, Path]:
+    """Folder (with fileset.json) of each tiny sample, by process name."""
+    from coffea_anomaly.generation import ensure_sample
+
+    root = Path(request.config.cache.mkdir("coffea_anomaly_training_samples"))
+    return {
+        process: ensure_sample(process, n, root / process, seed=7, progress=False).fileset.parent
+        for process, n in SAMPLES.items()
+    }

@@ -1,0 +1,170 @@
+"""``coffea-anomaly train`` and ``evaluate`` end to end on tiny generated samples."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from coffea_anomaly.cli.main import cli, main  # noqa: E402
+from coffea_anomaly.config import config_to_dict  # noqa: E402
+from coffea_anomaly.inference.card import read_card  # noqa: E402
+from coffea_anomaly.inference.onnx_model import OnnxModel  # noqa: E402
+from coffea_anomaly.representations import FeatureConfig, ImageConfig  # noqa: E402
+from coffea_anomaly.training.data import load_inputs  # noqa: E402
+from coffea_anomaly.training.metrics import roc_auc  # noqa: E402
+from coffea_anomaly.training.settings import (  # noqa: E402
+    RepresentationChoice,
+    SampleSpec,
+    SelectionConfig,
+)
+
+pytestmark = pytest.mark.slow
+
+WINDOW = {"pt_min": 550.0, "pt_max": 650.0, "eta_max": 2.0}
+QUAK = ["mass", "tau1", "tau21", "tau32", "tau43", "n_charged"]
+
+
+def _image_config(tmp_path: Path, generated: dict[str, Path], **loop) -> Path:
+    cfg = {
+        "name": "tiny_image_ae",
+        "paper": "qcd_or_what_image_lola_adversarial_ae",
+        "level": "jet",
+        "model": {"kind": "image_cnn_ae", "params": {"bottleneck": 8, "channels": [4, 3]}},
+        "representation": {"kind": "jet_image", "config": {}},
+        "train": {"path": str(generated["qcd_jets"]), "label": "qcd", "selection": WINDOW},
+        "signals": [{"path": str(generated["top_jets"]), "label": "top",
+                     "selection": {**WINDOW, "truth_match": True}}],
+        "loop": {"epochs": 2, "batch_size": 32, "seed": 3, **loop},
+    }  # fmt: skip
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, generated) -> tuple[Path, str]:
+    tmp = tmp_path_factory.mktemp("train")
+    out = tmp / "tiny_image_ae.onnx"
+    result = CliRunner().invoke(
+        cli, ["train", str(_image_config(tmp, generated)), "--out", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_train_writes_a_model_whose_card_says_how_it_was_made(trained, generated) -> None:
+    path, output = trained
+    assert f"wrote {path}" in output
+    card = read_card(path)
+    assert (card.name, card.level, card.paper) == ("tiny_image_ae", "jet", "qcd_or_what_image_lola_adversarial_ae")
+    assert card.representation.kind == "jet_image"
+    assert card.representation.config == config_to_dict(ImageConfig())  # full config, defaults filled
+    assert card.input.shape == (None, 40, 40)
+    assert card.outputs[0].name == "score" and "MSE" in card.outputs[0].meaning
+    t = card.training
+    assert t["sample"] == str(generated["qcd_jets"])
+    assert t["n_train"] + t["n_validation"] + t["n_test"] == t["n_used"] > 200
+    assert (t["seed"], t["epochs"]) == (3, 2)
+    assert t["onnx_torch_max_rel_diff"] <= 1e-5
+    assert 0.0 <= card.metrics["auc_top_vs_qcd"] <= 1.0
+    q = card.background_quantiles["score"]
+    assert q["q"] == [0.5, 0.8, 0.9, 0.95, 0.99, 0.999]
+    assert q["value"] == sorted(q["value"]) and q["value"][0] > 0
+    assert path.stat().st_size < 5e6
+
+
+def test_two_epochs_lower_the_validation_loss(trained) -> None:
+    card = read_card(trained[0])
+    val = card.training["val_loss"]
+    assert len(val) == 2
+    assert val[1] < val[0] < card.training["val_loss_untrained"]
+    assert card.metrics["val_loss"] == pytest.approx(min(val), rel=1e-5)
+
+
+def test_evaluate_prints_the_auc_of_the_onnx_scores_and_plots_the_roc(trained, generated, tmp_path) -> None:
+    path, _ = trained
+    result = CliRunner().invoke(cli, [
+        "evaluate", str(path), "--signal", str(generated["top_jets"]),
+        "--background", str(generated["qcd_jets"]), "--signal-truth-match",
+        "--out", str(tmp_path), "--quiet",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    auc = float(re.search(r"AUC = ([0-9.]+)", result.output).group(1))
+    assert (tmp_path / "roc.png").stat().st_size > 1000
+    # the same number from the shipped-model path: OnnxModel on the inputs of both samples
+    model = OnnxModel(path)
+    rep = RepresentationChoice("jet_image", model.card.representation.config)
+    x = {
+        name: load_inputs(SampleSpec(str(generated[name]), SelectionConfig(**WINDOW, truth_match=tm)),
+                          rep, "jet", progress=False).x
+        for name, tm in (("top_jets", True), ("qcd_jets", False))
+    }  # fmt: skip
+    scores = {k: model.score_numpy(v)["score"] for k, v in x.items()}
+    assert auc == pytest.approx(roc_auc(scores["top_jets"], scores["qcd_jets"]), abs=1e-4)
+
+
+def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) -> None:
+    sel = {"pt_min": 300.0, "eta_max": 2.5}
+    cfg = {
+        "name": "tiny_dijet_ae", "level": "event",
+        "model": {"kind": "dense_ae", "params": {"n_features": 12, "hidden": [8], "latent": 3}},
+        "representation": {"kind": "dijet_features", "config": {"features": QUAK}},
+        "train": {"path": str(generated["qcd_dijet"]), "label": "qcd", "selection": sel, "weighted": True},
+        "signals": [{"path": str(generated["wprime_xy"]), "label": "wprime", "selection": sel}],
+        "loop": {"epochs": 3, "batch_size": 16},
+    }  # fmt: skip
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "d.onnx"
+    result = CliRunner().invoke(cli, ["train", str(tmp_path / "d.yaml"), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    card = read_card(out)
+    assert card.level == "event" and card.input.shape == (None, 12)
+    assert card.representation.config == config_to_dict(FeatureConfig(features=tuple(QUAK)))
+    assert card.training["weighted"] is True
+    assert "auc_wprime_vs_qcd" in card.metrics
+    # the standardisation lives in the graph: raw features in, finite scores out
+    raw = load_inputs(SampleSpec(str(generated["wprime_xy"]), SelectionConfig(**sel)),
+                      RepresentationChoice("dijet_features", {"features": QUAK}), "event",
+                      progress=False).x  # fmt: skip
+    scores = OnnxModel(out).score_numpy(raw)["score"]
+    assert scores.shape == (len(raw),) and np.all(np.isfinite(scores)) and np.all(scores > 0)
+
+
+def test_model_and_representation_that_do_not_fit_give_one_line(tmp_path, generated, capsys) -> None:
+    cfg = yaml.safe_load(_image_config(tmp_path, generated).read_text())
+    cfg["model"] = {"kind": "dense_ae", "params": {"n_features": 12}}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(tmp_path / "bad.yaml"), "--out", str(tmp_path / "x.onnx"), "--quiet"])
+    assert info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "takes items of shape (12,)" in err and "(40, 40)" in err
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_unknown_config_key_names_the_file(tmp_path, capsys) -> None:
+    bad = tmp_path / "typo.yaml"
+    bad.write_text("name: x\nlevel: jet\nmodel: {kind: dense_ae}\nrepresentation: {kind: jet_image}\n"
+                   "train: {path: nowhere}\nloop: {epoch: 3}\n")  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(["train", str(bad), "--out", str(tmp_path / "x.onnx")])
+    err = capsys.readouterr().err
+    assert "typo.yaml" in err and "epoch" in err and "epochs" in err
+
+
+def test_shipped_training_configs_load() -> None:
+    from coffea_anomaly.resources import config_path
+    from coffea_anomaly.training.settings import load_training_config
+
+    image = load_training_config(config_path("training", "image_cnn_ae.yaml"))
+    dijet = load_training_config(config_path("training", "dijet_dense_ae.yaml"))
+    assert image.model.params["bottleneck"] == 32 and image.train.selection.pt_min == 550
+    assert dijet.representation.config["features"] == QUAK and dijet.level == "event"
