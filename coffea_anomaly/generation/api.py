@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -182,8 +183,10 @@ def generate_sample(
     _prepare_out_dir(out)
     fileset_path = out / FILESET_NAME
     fileset_path.unlink(missing_ok=True)
-    for stale in out.glob(f"{dataset}_*.root"):
-        stale.unlink()
+    ours = re.compile(rf"\.?{re.escape(dataset)}_\d{{5}}\.root(\.\d+\.tmp)?")
+    for stale in out.iterdir():
+        if ours.fullmatch(stale.name):
+            stale.unlink()
 
     tasks = [
         BlockTask(recipe, seed, block, n, _block_path(out, dataset, block))

@@ -43,16 +43,12 @@ class ClusteredJets:
 
 
 def four_vectors(pt: ak.Array, eta: ak.Array, phi: ak.Array, mass: ak.Array) -> ak.Array:
-    """px, py, pz, E records (float64) from pt/eta/phi/mass arrays of any depth."""
-    pt = ak.values_astype(pt, np.float64)
-    eta = ak.values_astype(eta, np.float64)
-    phi = ak.values_astype(phi, np.float64)
-    mass = ak.values_astype(mass, np.float64)
-    px = pt * np.cos(phi)
-    py = pt * np.sin(phi)
-    pz = pt * np.sinh(eta)
+    """px, py, pz, E records (float64) from lists x items arrays of pt, eta, phi, mass."""
+    counts = ak.to_numpy(ak.num(pt, axis=1))
+    pt, eta, phi, mass = (ak.to_numpy(ak.flatten(x, axis=1)).astype(np.float64) for x in (pt, eta, phi, mass))
+    px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
     energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
-    return ak.zip({"px": px, "py": py, "pz": pz, "E": energy})
+    return ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": energy}), counts)
 
 
 @functools.cache

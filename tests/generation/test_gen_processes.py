@@ -52,3 +52,16 @@ def test_mixed_injects_the_signal_at_the_requested_fraction(tmp_path):
     assert set(meta["components"]) == {"qcd_dijet", "wprime_xy"}
     assert meta["components"]["qcd_dijet"]["n_accepted"] >= 30
     assert len(np.unique(ak.to_numpy(events.event))) == 40
+    assert ak.all(events.genWeight == 1.0)  # data-like: the background is generated unbiased
+
+
+def test_qcd_dijet_is_pt_hat_biased_with_compensating_weights(tmp_path):
+    result = generate_sample("qcd_dijet", 12, tmp_path, seed=4, overrides={"block_size": 12}, progress=False)
+    events = read_events(result)
+    weight = ak.to_numpy(events.genWeight)
+    assert np.all(weight > 0) and len(np.unique(weight)) == len(weight)
+    assert ak.all(events.FatJet_pt[:, 0] > 1200.0)
+    meta = dataset_metadata(result)
+    # biasing favours hard events, so the weighted acceptance is below the raw one
+    assert meta["acceptance_weighted"] < meta["acceptance"]
+    assert meta["xsec_accepted_pb"] == pytest.approx(meta["xsec_pb"] * meta["acceptance_weighted"])
