@@ -20,7 +20,7 @@ import numpy as np
 
 from .detector import kinematics
 
-__all__ = ["ClusteredJets", "cluster_jets", "substructure"]
+__all__ = ["ClusteredJets", "cluster_jets", "four_vectors", "substructure"]
 
 #: C/A radius for re-clustering one fat jet's constituents (covers any R <= 2 jet)
 _RECLUSTER_RADIUS = 4.0
