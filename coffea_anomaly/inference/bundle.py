@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 
 from ..errors import ModelCardError
+from ..representations._dask import is_dask
 from .onnx_model import OnnxModel
 
 __all__ = ["ModelBundle"]
@@ -109,7 +110,7 @@ class ModelBundle:
                     columns[f"{key}_{s}"] = result[s]
         if isinstance(jets, np.ndarray):
             return columns
-        if type(jets).__module__.startswith("dask_awkward"):
+        if is_dask(jets):
             import dask_awkward as dak
 
             return dak.zip(columns)

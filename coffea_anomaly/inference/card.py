@@ -295,7 +295,9 @@ def _is_required(f: dataclasses.Field[Any]) -> bool:
 def _check_quantiles(score_name: str, table: Any, score_names: tuple[str, ...]) -> None:
     where = f"background_quantiles[{score_name!r}]"
     if score_name not in score_names:
-        raise ModelCardError(f"model card {where} names no score (scores: {', '.join(score_names)})")
+        raise ModelCardError(
+            f"model card {where} names no score (scores: {', '.join(score_names)})"
+        )
     if not isinstance(table, dict) or set(table) != {"q", "value"}:
         raise ModelCardError(f'model card {where} must be {{"q": [...], "value": [...]}}')
     q, v = table["q"], table["value"]
@@ -342,15 +344,22 @@ def load_onnx(source: str | Path | bytes | onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def read_card(source: str | Path | bytes | onnx.ModelProto) -> ModelCard:
+def read_card(
+    source: str | Path | bytes | onnx.ModelProto, *, label: str | None = None
+) -> ModelCard:
     """Read and validate the model card stored in an ONNX model (a path, bytes or proto).
+
+    Args:
+        source: the model.
+        label: how messages name the model (default: the path, or "the given model").
 
     Raises:
         ModelCardError: not an ONNX model, no card, or an invalid card.
         InputDataError: the path cannot be read.
     """
     model = load_onnx(source)
-    what = "the given model" if isinstance(source, (bytes, onnx.ModelProto)) else str(source)
+    given = isinstance(source, (bytes, onnx.ModelProto))
+    what = label or ("the given model" if given else str(source))
     for prop in model.metadata_props:
         if prop.key == CARD_KEY:
             try:
@@ -407,7 +416,8 @@ def check_card_against_graph(card: ModelCard, model: onnx.ModelProto) -> None:
     init_names = {i.name for i in model.graph.initializer}
     graph_in = _graph_shapes(v for v in model.graph.input if v.name not in init_names)
     graph_out = _graph_shapes(model.graph.output)
-    for kind, specs, graph in (("input", card.inputs, graph_in), ("output", card.outputs, graph_out)):
+    checks = (("input", card.inputs, graph_in), ("output", card.outputs, graph_out))
+    for kind, specs, graph in checks:
         for spec in specs:
             if spec.name not in graph:
                 raise ModelCardError(

@@ -31,6 +31,7 @@ import onnx
 from coffea.ml_tools.helper import numpy_call_wrapper
 
 from ..errors import InputDataError, ModelCardError, ShapeMismatchError
+from ..representations._dask import is_dask, map_eager
 from .card import (
     ModelCard,
     TensorSpec,
@@ -144,39 +145,32 @@ def _session(sha256: str, data: bytes, settings: SessionSettings) -> Any:
 
 @dataclass(frozen=True)
 class _BuildInput:
-    """Picklable ``(jets, constituents) -> float array`` from the card's representation."""
+    """Picklable ``(jets, constituents) -> input`` from the card's representation.
+
+    Eager input gives a numpy array; dask-awkward input a lazy array with one regular
+    entry per item (the registry reads only the columns it needs; a custom builder runs
+    per partition on all the columns it is given).
+    """
 
     kind: str
     config: dict[str, Any]
     custom: InputBuilder | None = None
 
-    def __call__(self, jets: Any, constituents: Any) -> np.ndarray:
+    def __call__(self, jets: Any, constituents: Any) -> Any:
+        lazy = is_dask(jets)
         if self.custom is not None:
-            x = self.custom(jets, constituents)
-        else:
-            from ..representations.registry import build_input
+            if lazy:
+                return map_eager(self.custom, jets, constituents, label="build-input-custom")
+            return np.asarray(self.custom(jets, constituents))
+        from ..representations.registry import build_input
 
-            x = build_input(self.kind, self.config, jets, constituents)
-        return np.asarray(x)
-
-
-@dataclass(frozen=True)
-class _BuildPartition:
-    """The representation of one dask partition, as an awkward array of regular shape."""
-
-    build: _BuildInput
-
-    def __call__(self, jets: Any, constituents: Any = None) -> ak.Array:
-        return ak.from_numpy(self.build(jets, constituents))
+        x = build_input(self.kind, self.config, jets, constituents)
+        return x if lazy else np.asarray(x)
 
 
 def _unflatten_like(values: ak.Array, jets: ak.Array) -> ak.Array:
     """Give flat per-jet ``values`` the events x jets structure of ``jets``."""
     return ak.unflatten(values, ak.num(jets, axis=1))
-
-
-def _is_dask(array: Any) -> bool:
-    return type(array).__module__.startswith("dask_awkward")
 
 
 class OnnxModel(numpy_call_wrapper):
@@ -220,8 +214,8 @@ class OnnxModel(numpy_call_wrapper):
             raise ModelCardError(
                 f"{label} keeps weights in external data files; save it as one ONNX file"
             )
+        card = read_card(proto, label=label)
         try:
-            card = read_card(proto)
             check_card_against_graph(card, proto)
         except ModelCardError as err:
             raise ModelCardError(f"{label}: {err}") from err
@@ -233,7 +227,8 @@ class OnnxModel(numpy_call_wrapper):
         self.batch_size: int = batch_size
         self.settings = SessionSettings(intra_op_threads, inter_op_threads, tuple(providers or ()))
         self._model_bytes = data
-        self._build = _BuildInput(card.representation.kind, card.representation.config, input_builder)
+        rep = card.representation
+        self._build = _BuildInput(rep.kind, rep.config, input_builder)
         self._session: Any = None
 
     # -- identity -----------------------------------------------------------------------
@@ -343,28 +338,17 @@ class OnnxModel(numpy_call_wrapper):
         """
         return self._call_numpy(np.asarray(x))  # type: ignore[no-any-return]
 
-    def build_input(self, jets: Any, constituents: Any = None) -> np.ndarray:
-        """The model input for eager ``jets``/``constituents`` (the card's representation)."""
+    def build_input(self, jets: Any, constituents: Any = None) -> Any:
+        """The model input built from the card's representation (numpy; lazy for dask)."""
         return self._build(jets, constituents)
 
     # -- awkward / dask-awkward ------------------------------------------------------------
-    def prepare_awkward(self, jets: Any, constituents: Any = None) -> tuple:  # type: ignore[override]
+    def prepare_awkward(  # type: ignore[override]
+        self, jets: Any, constituents: Any = None
+    ) -> tuple[tuple[Any], dict[str, Any]]:
         """Build the representation: eagerly, or per partition for dask-awkward input."""
-        if _is_dask(jets):
-            import dask_awkward as dak
-
-            spec = self.card.input
-            inner = tuple(d or 1 for d in spec.shape[1:])
-            meta_layout = ak.to_layout(np.zeros((1, *inner), dtype=spec.dtype))
-            meta = ak.Array(meta_layout.to_typetracer(forget_length=True))
-            x = dak.map_partitions(
-                _BuildPartition(self._build),
-                jets,
-                constituents,
-                label=f"build_input_{self.card.representation.kind}",
-                meta=meta,
-            )
-            return (x,), {}
+        if is_dask(jets):
+            return (self._build(jets, constituents),), {}
         x = self._build(jets, constituents)
         expected = self._n_items(jets)
         if len(x) != expected:
@@ -380,7 +364,9 @@ class OnnxModel(numpy_call_wrapper):
             return len(jets)
         return int(ak.sum(ak.num(jets, axis=1)))
 
-    def postprocess_awkward(self, return_array: Any, jets: Any, constituents: Any = None) -> Any:  # type: ignore[override]
+    def postprocess_awkward(  # type: ignore[override]
+        self, return_array: Any, jets: Any, constituents: Any = None
+    ) -> Any:
         """Align the scores with ``jets`` (events x jets) or events; zip several scores."""
         scores = (
             dict(return_array)
@@ -388,7 +374,7 @@ class OnnxModel(numpy_call_wrapper):
             else {self.score_names[0]: return_array}
         )
         if self.level == "jet" and jets.ndim > 1:
-            if _is_dask(jets):
+            if is_dask(jets):
                 import dask_awkward as dak
 
                 scores = {
@@ -399,7 +385,7 @@ class OnnxModel(numpy_call_wrapper):
                 scores = {k: _unflatten_like(v, jets) for k, v in scores.items()}
         if len(self.score_names) == 1:
             return scores[self.score_names[0]]
-        if _is_dask(jets):
+        if is_dask(jets):
             import dask_awkward as dak
 
             return dak.zip(scores)

@@ -25,7 +25,9 @@ __all__ = ["as_scorer", "score"]
 
 
 @functools.lru_cache(maxsize=32)
-def _cached_model(path: str, stamp: tuple[int, int], options: tuple[tuple[str, Any], ...]) -> OnnxModel:
+def _cached_model(
+    path: str, stamp: tuple[int, int], options: tuple[tuple[str, Any], ...]
+) -> OnnxModel:
     # keyed by modification time and size, so an overwritten file is read again
     return OnnxModel(path, **dict(options))
 
@@ -107,8 +109,8 @@ def score(
             there) or jets (events x jets, or flat), eager, virtual or dask-awkward.
         model: an :class:`OnnxModel`, a path, a shipped model name, or a list/mapping of
             those (a QUAK-style bundle).
-        constituents: the jets' constituents, when jets are given; found from the events'
-            cross-references otherwise (:func:`~coffea_anomaly.representations.constituents.fatjet_constituents`).
+        constituents: the jets' constituents, when jets are given; otherwise found from the
+            events' cross-references (``representations.constituents.fatjet_constituents``).
         collection: the jet collection to take from events.
         **options: :class:`OnnxModel` options (``batch_size``, ``intra_op_threads``, ...).
 
