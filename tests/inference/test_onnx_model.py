@@ -156,9 +156,13 @@ def test_one_session_per_model_and_settings_in_a_process():
     data = mse_model((2, 2), C).SerializeToString()
     a, b = OnnxModel(data), OnnxModel(data)
     assert a.session is b.session
-    c = OnnxModel(data, intra_op_threads=1, inter_op_threads=1)
+    c = OnnxModel(data, intra_op_threads=1, inter_op_threads=2)
     assert c.session is not a.session
+    options = c.session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 2)
     assert a.session.get_providers()[0] == default_providers()[0]
+    cpu = OnnxModel(data, providers=["CPUExecutionProvider"])
+    assert cpu.session.get_providers() == ["CPUExecutionProvider"]
     other = OnnxModel(mse_model((2, 2), 0.0))
     assert other.session is not a.session
 
