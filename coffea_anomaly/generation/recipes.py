@@ -3,8 +3,7 @@
 A recipe file is a mapping with the fields of :class:`SampleRecipe` (its ``process``
 defaults to the file name). ``--set key=value`` overrides, in this order of lookup:
 
-* ``name=value`` for a physics parameter (``m_wprime=3000``) or a top-level field
-  (``block_size=200``);
+* ``name=value`` for a physics parameter (``m_wprime=3000``), or ``block_size=200``;
 * ``section.field=value`` for a nested field (``filter.pt_min=500``,
   ``detector.min_pt=1``, ``jets.store_all_pfcands=true``);
 * in the ``mixed`` recipe, ``signal.<key>`` / ``background.<key>`` go to the
@@ -116,11 +115,11 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any], process: s
             data["mix"][key] = _typed(key, value, data["mix"].get(key, config_to_dict(MixConfig()).get(key)))
         elif not rest and key in params:
             params[key] = _typed(key, value, params[key])
-        elif not rest and key in defaults and key not in _NESTED and key != "parameters":
+        elif key == "block_size":
             data[key] = _typed(key, value, data.get(key, defaults[key]))
-        elif rest and head in _NESTED and head != "mix" and "." not in rest:
+        elif rest and head in _NESTED and head != "mix" and "." not in rest and "mix" not in data:
             section = data.setdefault(head, {})
-            known = config_to_dict(SampleRecipe(process=process))[head]
+            known = defaults[head]
             if rest not in known:
                 raise ConfigError(
                     f"unknown option {key!r} for process {process}; "
@@ -128,9 +127,10 @@ def _apply_overrides(data: dict[str, Any], overrides: dict[str, Any], process: s
                 )
             section[rest] = _typed(key, value, section.get(rest, known[rest]))
         else:
-            names = sorted(params) + [f"{s}.<field>" for s in _NESTED if s != "mix"] + ["block_size"]
-            if "mix" in data:
-                names += ["signal", "background", "signal_fraction", "signal.<key>", "background.<key>"]
+            if "mix" in data:  # jets/detector/filter belong to the injected recipes
+                names = ["block_size", "signal", "background", "signal_fraction", "signal.<key>", "background.<key>"]
+            else:
+                names = sorted(params) + [f"{s}.<field>" for s in _NESTED if s != "mix"] + ["block_size"]
             raise ConfigError(f"unknown option {key!r} for process {process}; known: {', '.join(names)}")
     return data
 

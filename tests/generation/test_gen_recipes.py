@@ -82,9 +82,11 @@ def test_parse_overrides_reads_yaml_scalars():
         ("top_jets", {"filter.pt_mn": 1.0}, "unknown option 'filter.pt_mn' for process top_jets; known filter options"),
         ("top_jets", {"filter.pt_min": 700.0}, "pt_min (700.0) must be below pt_max (650.0)"),
         ("top_jets", {"block_size": 0}, "block_size must be an integer >= 1"),
+        ("top_jets", {"process": "qcd_jets"}, "unknown option 'process' for process top_jets"),
         ("top_jets", {"detector.min_pt": -1.0}, "min_pt must be a number >= 0"),
         ("mixed", {"signal_fraction": 1.5}, "signal_fraction must be in [0, 1]"),
         ("mixed", {"signal": "nope"}, "unknown process 'nope'"),
+        ("mixed", {"filter.pt_min": 1.0}, "unknown option 'filter.pt_min' for process mixed; known: block_size, signal"),
     ],
 )
 def test_bad_overrides_say_what_is_wrong(process, overrides, message):
