@@ -169,12 +169,15 @@ def fit_binned(
         m.errordef = Minuit.LIKELIHOOD
         m.strategy = strategy
         m.tol = 0.01  # EDM goal 1e-5 in NLL units: q0 differences stay precise
-        m.migrad()
-        if not m.valid:  # retry from where it stopped, more carefully, as usual with MINUIT
-            m.strategy = 2
+        # MIGRAD, then HESSE with the exact Hessian; HESSE recomputes the EDM, and when that
+        # shows MIGRAD stopped early, MIGRAD goes on from there with the better metric
+        for _ in range(3):
             m.migrad()
-        if m.valid:
-            m.hesse()
+            if m.valid:
+                m.hesse()
+                if m.valid:
+                    break
+            m.strategy = 2
     notes = [str(w.message) for w in caught]
     fmin = m.fmin
     valid = bool(m.valid)
