@@ -44,14 +44,17 @@ def require_fields(events: Any, *names: str, where: str = "events") -> None:
         raise MissingCollectionError(missing, where=where)
 
 
-def load_models(models: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
-    """Resolve model specs (paths, shipped names or OnnxModel objects) to OnnxModel by name."""
+def load_models(models: Sequence[Any] | Mapping[str, Any], **options: Any) -> dict[str, Any]:
+    """Resolve model specs (paths, shipped names or OnnxModel objects) to OnnxModel by name.
+
+    ``options`` (batch_size, intra_op_threads, ...) go to every OnnxModel built here.
+    """
     from coffea_anomaly.inference import OnnxModel
 
     items = models.items() if isinstance(models, Mapping) else ((None, m) for m in models)
     out: dict[str, Any] = {}
     for key, spec in items:
-        model = spec if isinstance(spec, OnnxModel) else OnnxModel(spec)
+        model = spec if isinstance(spec, OnnxModel) else OnnxModel(spec, **options)
         name = key or model.card.name
         if name in out:
             raise ValueError(f"two models are named {name!r}; pass a mapping name -> model")

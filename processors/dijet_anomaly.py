@@ -45,7 +45,8 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         models: event-level ONNX models (paths, shipped names, OnnxModel objects) or a
             mapping name -> model; may be empty (then only m_jj is histogrammed).
         selection: the dijet selection.
-        sqrt_s: centre-of-mass energy in GeV (kept for the bump hunt's x = m_jj/√s).
+        mjj_range: m_jj histogram range in GeV.
+        model_options: OnnxModel options (batch_size, intra_op_threads, ...).
     """
 
     def __init__(
@@ -53,8 +54,9 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         models: Sequence[Any] | Mapping[str, Any] = (),
         selection: DijetSelection | None = None,
         mjj_range: tuple[float, float] = (1000.0, 8000.0),
+        model_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self.models = load_models(models)
+        self.models = load_models(models, **(model_options or {}))
         self.selection = selection or DijetSelection()
         self.mjj_range = mjj_range
 
@@ -113,7 +115,7 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
                 scores[key] = values
                 score_axes[key] = (model, key.split(".", 1)[1] if "." in key else model.card.score_names[0])
         if scores:
-            cutflow["events scored"] = count(ak.num(mjj, axis=0) if not dask else ak.ones_like(mjj))
+            cutflow["events scored"] = ak.num(mjj, axis=0)
         for key, values in scores.items():
             model, sname = score_axes[key]
             hs = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), self._score_axis(model, sname, "score"),

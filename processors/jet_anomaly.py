@@ -35,14 +35,16 @@ class JetAnomalyProcessor(processor.ProcessorABC):
         models: ONNX models (paths, shipped names, or OnnxModel objects), or a mapping
             name -> model.
         selection: the fat-jet selection.
+        model_options: OnnxModel options (batch_size, intra_op_threads, ...).
     """
 
     def __init__(
         self,
         models: Sequence[Any] | Mapping[str, Any],
         selection: JetSelection | None = None,
+        model_options: Mapping[str, Any] | None = None,
     ) -> None:
-        self.models = load_models(models)
+        self.models = load_models(models, **(model_options or {}))
         self.selection = selection or JetSelection()
 
     def _score_axis(self, model: Any, score: str) -> Any:

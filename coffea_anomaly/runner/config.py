@@ -35,6 +35,8 @@ class RunConfig:
         mjj_range: m_jj histogram range in GeV (dijet processor).
         treename: tree name in the files.
         plots: write quick-look PNG plots.
+        model_options: OnnxModel options for every model (``batch_size``,
+            ``intra_op_threads``, ``inter_op_threads``, ``providers``).
     """
 
     processor: str = "jet"
@@ -50,6 +52,7 @@ class RunConfig:
     mjj_range: tuple[float, float] = (1000.0, 8000.0)
     treename: str = "Events"
     plots: bool = True
+    model_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.processor not in ("jet", "dijet"):

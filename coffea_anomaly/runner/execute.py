@@ -22,7 +22,15 @@ from coffea.nanoevents import NanoAODSchema
 
 from ..errors import CoffeaAnomalyError, InputDataError
 
-__all__ = ["GuardedProcessor", "dask_client", "execute"]
+__all__ = ["GuardedProcessor", "QuietNanoAODSchema", "dask_client", "execute"]
+
+
+class QuietNanoAODSchema(NanoAODSchema):
+    """NanoAODSchema without the warnings about cross-references to collections a file does
+    not have (e.g. ``Electron_genPartIdx => GenPart`` in skimmed or generated files): they
+    say nothing about the collections the processors use, and drown the run's output."""
+
+    warn_missing_crossrefs = False
 
 
 class GuardedProcessor(processor.ProcessorABC):
@@ -95,9 +103,9 @@ def execute(
     runner_fileset = {ds: {"files": list(spec["files"]), "metadata": spec["metadata"], "treename": _tree(spec)}
                       for ds, spec in fileset.items()}
     if executor == "iterative":
-        return _runner(processor.IterativeExecutor(status=progress), chunksize, max_chunks)(runner_fileset, guarded)
+        return _runner(processor.IterativeExecutor(status=progress, retries=0), chunksize, max_chunks)(runner_fileset, guarded)
     if executor == "futures":
-        return _runner(processor.FuturesExecutor(workers=workers, status=progress), chunksize, max_chunks)(
+        return _runner(processor.FuturesExecutor(workers=workers, status=progress, retries=0), chunksize, max_chunks)(
             runner_fileset, guarded
         )
     if executor == "dask":
@@ -115,7 +123,7 @@ def _tree(spec: dict[str, Any]) -> str:
 
 
 def _runner(ex: Any, chunksize: int, max_chunks: int | None) -> Any:
-    run = processor.Runner(executor=ex, schema=NanoAODSchema, chunksize=chunksize, maxchunks=max_chunks)
+    run = processor.Runner(executor=ex, schema=QuietNanoAODSchema, chunksize=chunksize, maxchunks=max_chunks)
 
     def call(fileset: dict[str, Any], proc: processor.ProcessorABC) -> Any:
         return run(fileset, processor_instance=proc, treename="Events")
@@ -146,6 +154,6 @@ def _run_dask_awkward(
                                   save_form=False, scheduler=client)
         if max_chunks is not None:
             available = limit_chunks(available, max_chunks)
-        graphs = apply_to_fileset(proc, available, schemaclass=NanoAODSchema)
+        graphs = apply_to_fileset(proc, available, schemaclass=QuietNanoAODSchema)
         (outputs,) = dask.compute(graphs, scheduler=client)
     return processor.accumulate(outputs.values())

@@ -41,10 +41,12 @@ def build_processor(cfg: RunConfig) -> Any:
     if isinstance(models, str):
         models = [models]
     if cfg.processor == "jet":
-        proc = JetAnomalyProcessor(models, config_from_dict(JetSelection, cfg.selection))
+        proc = JetAnomalyProcessor(models, config_from_dict(JetSelection, cfg.selection), cfg.model_options)
         want = "jet"
     else:
-        proc = DijetAnomalyProcessor(models, config_from_dict(DijetSelection, cfg.selection), tuple(cfg.mjj_range))
+        proc = DijetAnomalyProcessor(
+            models, config_from_dict(DijetSelection, cfg.selection), tuple(cfg.mjj_range), cfg.model_options
+        )
         want = "event"
     for name, model in proc.models.items():
         if model.card.level != want:
