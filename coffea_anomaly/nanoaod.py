@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,9 +104,13 @@ def open_events(
     if mode != "dask":
         kwargs.update(entry_start=entry_start, entry_stop=entry_stop)
     try:
-        return NanoEventsFactory.from_root(
-            files, metadata={"filename": where}, **kwargs
-        ).events()
+        with warnings.catch_warnings():
+            # NanoAODSchema warns for every cross-reference whose target collection a file
+            # lacks (e.g. Electron_genPartIdx in our generated files): noise, not a problem
+            warnings.filterwarnings("ignore", "Missing cross-reference index", RuntimeWarning)
+            return NanoEventsFactory.from_root(
+                files, metadata={"filename": where}, **kwargs
+            ).events()
     except (OSError, KeyError, ValueError) as err:
         raise InputDataError(f"cannot read {where} as NanoAOD: {err}") from err
 

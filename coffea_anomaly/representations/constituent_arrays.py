@@ -20,8 +20,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from ._dask import any_dask, map_eager
-from .kinematics import boost_to_rest_frame, four_momenta, sum_by_jet
 from ._flat import check_aligned, flat_constituents, flat_jets, select_columns
+from .kinematics import boost_to_rest_frame, four_momenta, sum_by_jet
 
 __all__ = ["ConstituentConfig", "constituent_arrays"]
 
@@ -82,9 +82,7 @@ def constituent_arrays(
     return _arrays_eager(*parts, config=config)
 
 
-def _arrays_record(
-    constituents: ak.Array, jets: ak.Array, config: ConstituentConfig
-) -> ak.Array:
+def _arrays_record(constituents: ak.Array, jets: ak.Array, config: ConstituentConfig) -> ak.Array:
     x, mask = _arrays_eager(constituents, jets, config=config)
     return ak.zip({"x": x, "mask": mask}, depth_limit=1)
 

@@ -100,8 +100,8 @@ def _link_constituents(
     event_of_link = np.repeat(np.arange(len(n_links), dtype=np.int64), n_links)
     jidx = ak.to_numpy(ak.flatten(jet_index, axis=1)).astype(np.int64)
     cidx = ak.to_numpy(ak.flatten(cand_index, axis=1)).astype(np.int64)
-    bad = (jidx < 0) | (jidx >= n_jets[event_of_link]) | (cidx < 0) | (
-        cidx >= n_cands[event_of_link]
+    bad = (
+        (jidx < 0) | (jidx >= n_jets[event_of_link]) | (cidx < 0) | (cidx >= n_cands[event_of_link])
     )
     if bad.any():
         raise InputDataError(

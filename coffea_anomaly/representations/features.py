@@ -63,9 +63,7 @@ def _columns(jets: Any, constituents: Any, config: FeatureConfig) -> tuple[Any, 
         elif "pdgId" in fields:
             const_names.append("pdgId")
         else:
-            raise InputDataError(
-                "n_charged needs a 'charge' or 'pdgId' field on the constituents"
-            )
+            raise InputDataError("n_charged needs a 'charge' or 'pdgId' field on the constituents")
     return select_columns(constituents, const_names), select_columns(jets, jet_names)
 
 
@@ -91,9 +89,7 @@ def jet_features(jets: Any, constituents: Any, config: FeatureConfig | None = No
     return _jet_features_eager(*parts, config=config)
 
 
-def _jet_features_eager(
-    constituents: ak.Array, jets: ak.Array, config: FeatureConfig
-) -> ak.Array:
+def _jet_features_eager(constituents: ak.Array, jets: ak.Array, config: FeatureConfig) -> ak.Array:
     flat = flat_constituents(constituents, constituents.fields)
     jet = flat_jets(jets, jets.fields)
     check_aligned(jet, flat)
@@ -116,18 +112,14 @@ def _compute(
         out["msoftdrop"] = (
             jet["msoftdrop"]
             if config.mass_source == "nanoaod"
-            else softdrop_mass(
-                flat, config.softdrop_beta, config.softdrop_zcut, config.jet_radius
-            )
+            else softdrop_mass(flat, config.softdrop_beta, config.softdrop_zcut, config.jet_radius)
         )
     n_max = max((_TAU_ORDER.get(f, 0) for f in needed), default=0)
     if n_max:
         if config.tau_source == "nanoaod":
             taus = np.stack([jet[f"tau{k}"] for k in range(1, n_max + 1)], axis=1)
         else:
-            taus = nsubjettiness(
-                flat, n_max, config.nsub_beta, config.jet_radius, config.nsub_axes
-            )
+            taus = nsubjettiness(flat, n_max, config.nsub_beta, config.jet_radius, config.nsub_axes)
         for k in range(1, n_max + 1):
             out[f"tau{k}"] = taus[:, k - 1]
         for k in range(2, n_max + 1):
@@ -246,4 +238,3 @@ def _dijet_matrix(dijet: ak.Array, config: FeatureConfig) -> np.ndarray:
     if config.event_features:
         blocks.append(_feature_matrix(dijet, config.event_features))
     return np.concatenate(blocks, axis=1)
-

@@ -87,7 +87,9 @@ class ImageConfig:
         if self.pad_to is not None and (
             not isinstance(self.pad_to, int) or self.pad_to < self.npix
         ):
-            raise ConfigError(f"pad_to must be an integer >= npix ({self.npix}), not {self.pad_to!r}")
+            raise ConfigError(
+                f"pad_to must be an integer >= npix ({self.npix}), not {self.pad_to!r}"
+            )
 
     @property
     def pixel_size(self) -> tuple[float, float]:

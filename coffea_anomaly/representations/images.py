@@ -19,7 +19,13 @@ import numpy as np
 
 from ._dask import any_dask, map_eager
 from ._flat import check_aligned, flat_constituents, flat_jets, select_columns
-from ._image_kernel import CENTER_CODES, FLIP_CODES, pixelise_jets
+from ._image_kernel import (
+    CENTER_CODES,
+    FLIP_CODES,
+    gaussian_blur,
+    gaussian_weights,
+    pixelise_jets,
+)
 from .image_config import QUADRANT_SIGNS, ImageConfig
 
 __all__ = ["ImageInfo", "finish_images", "jet_images", "jet_images_with_info"]
@@ -122,11 +128,7 @@ def finish_images(images: np.ndarray, config: ImageConfig) -> np.ndarray:
     if config.pt_power != 1.0:
         np.power(images, config.pt_power, out=images)
     if config.gaussian_sigma > 0:
-        from scipy.ndimage import gaussian_filter
-
-        images = gaussian_filter(
-            images, sigma=(0.0, config.gaussian_sigma, config.gaussian_sigma), mode="constant"
-        )
+        images = gaussian_blur(images, gaussian_weights(config.gaussian_sigma))
     if config.normalize:
         total = images.sum(axis=(1, 2), dtype=np.float64, keepdims=True)
         np.divide(images, total, out=images, where=total > 0)

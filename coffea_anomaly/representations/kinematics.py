@@ -7,9 +7,7 @@ import numpy as np
 __all__ = ["boost_to_rest_frame", "four_momenta", "invariant_mass", "sum_by_jet"]
 
 
-def four_momenta(
-    pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: np.ndarray
-) -> np.ndarray:
+def four_momenta(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, mass: np.ndarray) -> np.ndarray:
     """(E, px, py, pz) as a float64 ``(n, 4)`` array from (pt, eta, phi, mass)."""
     pt = np.asarray(pt, dtype=np.float64)
     out = np.empty((len(pt), 4))

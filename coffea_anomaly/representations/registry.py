@@ -148,4 +148,3 @@ def _dijet_rows(constituents: ak.Array, jets: ak.Array, config: FeatureConfig) -
             f"of {len(counts)} events have another number (select two jets first)"
         )
     return _dijet_matrix(_dijet_eager(constituents, jets, config), config)
-

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dask
 import pytest
-from rep_dask import NO_AWKWARD_OPTIMISATION, Backend
+from rep_dask import Backend
 
 from coffea_anomaly.nanoaod import open_events
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _dask_awkward_config() -> Iterator[None]:
-    with dask.config.set(NO_AWKWARD_OPTIMISATION):
-        yield
 
 
 @pytest.fixture(params=["eager", "dask"])

@@ -7,15 +7,6 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-#: dask-awkward 2025.3 under dask 2026.8: the "layer-chains" rewrite fails on every graph
-#: ("Cannot fuse tasks with multiple outputs") and the "columns" projection loses all but
-#: the first partition ("Missing dependency ... finalize"). Toy arrays (several partitions)
-#: run without either; the real-file tests switch the column projection back on for their
-#: single-partition reads, to check that only the needed branches are read.
-NO_AWKWARD_OPTIMISATION = {"awkward.optimization.which": []}
-COLUMN_PROJECTION_ONLY = {"awkward.optimization.which": ["columns"]}
-
-
 
 class Backend:
     """Turns hand-made awkward arrays into the backend's arrays, and results back."""

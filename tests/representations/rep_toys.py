@@ -9,9 +9,11 @@ import awkward as ak
 import numpy as np
 import vector
 
-Particle = tuple[float, float, float] | tuple[float, float, float, float] | tuple[
-    float, float, float, float, int
-]
+Particle = (
+    tuple[float, float, float]
+    | tuple[float, float, float, float]
+    | tuple[float, float, float, float, int]
+)
 
 
 def make_jets(jets: Sequence[Sequence[Particle]]) -> tuple[ak.Array, ak.Array]:
@@ -33,7 +35,9 @@ def make_jets(jets: Sequence[Sequence[Particle]]) -> tuple[ak.Array, ak.Array]:
                 for p in parts
             ]
         )
-    constituents = ak.Array(records, with_name="Momentum4D", behavior=vector.backends.awkward.behavior)
+    constituents = ak.Array(
+        records, with_name="Momentum4D", behavior=vector.backends.awkward.behavior
+    )
     total = [_sum(parts) for parts in jets]
     jet_array = ak.Array(total)
     return jet_array, constituents

@@ -48,7 +48,9 @@ def test_boost_into_the_jet_frame_uses_the_given_jet_vector():
 def test_lab_frame_keeps_the_measured_four_vectors_sorted_by_pt():
     parts = [(10.0, 0.5, 1.0, 0.0), (30.0, -0.2, 0.1, 1.0), (20.0, 0.0, -3.0, 0.0)]
     jets, constituents = make_jets([parts])
-    x, mask = constituent_arrays(jets, constituents, ConstituentConfig(n_constituents=4, frame="lab"))
+    x, mask = constituent_arrays(
+        jets, constituents, ConstituentConfig(n_constituents=4, frame="lab")
+    )
     ordered = [parts[1], parts[2], parts[0]]
     for slot, (pt, eta, phi, m) in enumerate(ordered):
         pz = pt * math.sinh(eta)
@@ -67,12 +69,14 @@ def test_only_the_leading_n_are_kept_and_short_jets_are_zero_padded(backend):
     config = ConstituentConfig(n_constituents=40, frame="lab")
     x, mask = constituent_arrays(backend(jets), backend(constituents), config)
     x, mask = backend.numpy(x), backend.numpy(mask)
-    assert x.shape == (3, 40, 4) and x.dtype == np.float32
+    assert x.shape == (3, 40, 4)
+    assert x.dtype == np.float32
     assert mask.sum(axis=1).tolist() == [40, 5, 0]
     pt = np.hypot(x[0, :, 1], x[0, :, 2])
     top40 = np.sort([p[0] for p in long_jet])[::-1][:40]
     np.testing.assert_allclose(pt, top40, rtol=1e-5)
-    assert (x[1, 5:] == 0).all() and (x[2] == 0).all()
+    assert (x[1, 5:] == 0).all()
+    assert (x[2] == 0).all()
 
 
 def test_a_massless_single_constituent_jet_is_left_unboosted():

@@ -20,7 +20,11 @@ def _events(convention: str, with_charge: bool = True) -> ak.Array:
     """
     conv = CONVENTIONS[convention]
     cands = [
-        [(10.0, 0.1, 0.2, 0.0, 1, 211), (20.0, 1.1, 1.2, 0.1, -1, -211), (30.0, 0.2, 0.1, 0.0, 0, 22)],
+        [
+            (10.0, 0.1, 0.2, 0.0, 1, 211),
+            (20.0, 1.1, 1.2, 0.1, -1, -211),
+            (30.0, 0.2, 0.1, 0.0, 0, 22),
+        ],
         [(5.0, 0.0, 0.0, 0.0, 0, 22)],
         [(1.0, -1.0, 2.0, 0.0, 1, 11), (2.0, 1.0, -2.0, 0.0, 0, 130), (3.0, -1.1, 2.1, 0.0, 0, 22)],
     ]
@@ -30,18 +34,23 @@ def _events(convention: str, with_charge: bool = True) -> ak.Array:
     if not with_charge:
         names.remove("charge")
     records = []
-    for ev_cands, ev_links, nj in zip(cands, links, n_jets):
+    for ev_cands, ev_links, nj in zip(cands, links, n_jets, strict=False):
         records.append(
             {
-                "FatJet": [{"pt": 100.0 + j, "eta": 0.0, "phi": 0.0, "mass": 10.0} for j in range(nj)],
+                "FatJet": [
+                    {"pt": 100.0 + j, "eta": 0.0, "phi": 0.0, "mass": 10.0} for j in range(nj)
+                ],
                 conv.candidates: [
-                    {k: v for k, v in zip(["pt", "eta", "phi", "mass", "charge", "pdgId"], c)
-                     if k in names}
+                    {
+                        k: v
+                        for k, v in zip(
+                            ["pt", "eta", "phi", "mass", "charge", "pdgId"], c, strict=False
+                        )
+                        if k in names
+                    }
                     for c in ev_cands
                 ],
-                conv.links: [
-                    {conv.jet_index: j, conv.candidate_index: c} for j, c in ev_links
-                ],
+                conv.links: [{conv.jet_index: j, conv.candidate_index: c} for j, c in ev_links],
             }
         )
     return ak.Array(records)

@@ -39,7 +39,8 @@ def test_tau21_of_a_two_prong_jet_is_small_compared_to_a_one_prong_jet(backend):
     assert tau21[1] < 0.15
     assert tau21[0] > 3 * tau21[1]
     tau32 = feats.tau32.to_numpy()
-    assert tau32[2] < 0.2 and tau32[2] < tau32[1] / 3  # three prongs: τ3 ≪ τ2
+    assert tau32[2] < 0.2
+    assert tau32[2] < tau32[1] / 3
 
 
 def test_mass_of_two_massless_particles_is_analytic():
@@ -73,8 +74,9 @@ def test_charged_multiplicity_from_charge_or_pdgid():
     feats = jet_features(jets, by_pdgid, FeatureConfig(features=("n_charged",)))
     assert feats.n_charged.tolist() == [2, 0]
     with pytest.raises(InputDataError, match="charge"):
-        jet_features(jets, constituents[["pt", "eta", "phi", "mass"]],
-                     FeatureConfig(features=("n_charged",)))
+        jet_features(
+            jets, constituents[["pt", "eta", "phi", "mass"]], FeatureConfig(features=("n_charged",))
+        )
 
 
 def test_empty_jets_get_zero_features_and_their_count(backend):
@@ -97,8 +99,9 @@ def test_stored_nanoaod_values_are_used_when_asked():
             "tau2": ak.Array([0.2, 0.1, 0.3]),
         }
     )
-    config = FeatureConfig(features=("mass", "msoftdrop", "tau21"), tau_source="nanoaod",
-                           mass_source="nanoaod")
+    config = FeatureConfig(
+        features=("mass", "msoftdrop", "tau21"), tau_source="nanoaod", mass_source="nanoaod"
+    )
     feats = jet_features(stored, constituents, config)
     assert feats.mass.tolist() == [1.0, 2.0, 3.0]
     assert feats.msoftdrop.tolist() == [0.5, 1.5, 2.5]
@@ -114,7 +117,8 @@ def test_features_keep_the_events_by_jets_nesting_and_the_matrix_flattens_it(bac
     assert ak.num(backend.awkward(feats)).tolist() == [2, 0, 1]
     matrix = backend.numpy(feature_matrix(feats, config.features))
     flat = jet_features(jets, constituents, config)
-    assert matrix.shape == (3, 3) and matrix.dtype == np.float32
+    assert matrix.shape == (3, 3)
+    assert matrix.dtype == np.float32
     np.testing.assert_allclose(matrix[:, 1], flat.tau21.to_numpy(), rtol=1e-6)
 
 
@@ -139,12 +143,20 @@ def test_dijet_features_order_jets_by_mass_and_compute_mjj(backend):
     v = [vector.obj(pt=j.pt, eta=j.eta, phi=j.phi, mass=j.mass) for j in jets[0][:2]]
     assert event.mjj == pytest.approx((v[0] + v[1]).mass, rel=1e-9)
     assert event.deta == pytest.approx(abs(jets[0][0].eta - jets[0][1].eta), rel=1e-9)
-    matrix = backend.numpy(dijet_matrix(dijet_features_from_jets(backend(jets),
-                                                                 backend(constituents), config),
-                                        config))
+    matrix = backend.numpy(
+        dijet_matrix(dijet_features_from_jets(backend(jets), backend(constituents), config), config)
+    )
     assert matrix.shape == (1, 8)
-    assert config.dijet_columns == ("j1_mass", "j1_tau21", "j1_tau32", "j2_mass", "j2_tau21",
-                                    "j2_tau32", "mjj", "deta")
+    assert config.dijet_columns == (
+        "j1_mass",
+        "j1_tau21",
+        "j1_tau32",
+        "j2_mass",
+        "j2_tau21",
+        "j2_tau32",
+        "mjj",
+        "deta",
+    )
     assert matrix[0, 0] == pytest.approx(event.j1.mass, rel=1e-6)
     assert matrix[0, 6] == pytest.approx(event.mjj, rel=1e-6)
 
@@ -159,8 +171,11 @@ def test_quak_set_has_six_features_per_jet():
 
 @pytest.mark.parametrize(
     "config",
-    [FeatureConfig(), FeatureConfig.preset("quak", tau_source="nanoaod"),
-     FeatureConfig.preset("vae_latent", event_features=("mjj",), nsub_axes="KT_Axes")],
+    [
+        FeatureConfig(),
+        FeatureConfig.preset("quak", tau_source="nanoaod"),
+        FeatureConfig.preset("vae_latent", event_features=("mjj",), nsub_axes="KT_Axes"),
+    ],
 )
 def test_feature_config_round_trips(config):
     assert config_from_dict(FeatureConfig, config_to_dict(config)) == config
@@ -168,8 +183,14 @@ def test_feature_config_round_trips(config):
 
 @pytest.mark.parametrize(
     "bad",
-    [{"features": ("mass", "width")}, {"event_features": ("ht",)}, {"jet_radius": 0.0},
-     {"tau_source": "cms"}, {"features": ()}, {"order_by": "colour"}],
+    [
+        {"features": ("mass", "width")},
+        {"event_features": ("ht",)},
+        {"jet_radius": 0.0},
+        {"tau_source": "cms"},
+        {"features": ()},
+        {"order_by": "colour"},
+    ],
 )
 def test_invalid_feature_configs_are_rejected(bad):
     with pytest.raises(ConfigError):

@@ -20,7 +20,7 @@ from coffea_anomaly.representations import (
 
 
 def _pixels(image: np.ndarray) -> list[tuple[int, int]]:
-    return sorted(zip(*(a.tolist() for a in np.nonzero(image))))
+    return sorted(zip(*(a.tolist() for a in np.nonzero(image)), strict=False))
 
 
 @pytest.mark.parametrize("angle", [0.0, 0.4, math.pi / 2, 2.5, -1.0])
@@ -65,7 +65,8 @@ def test_hardest_constituent_lands_in_the_chosen_quadrant(backend, quadrant):
     rows, cols = QUADRANT_SLICES[quadrant]
     for image in images:
         r, c = np.unravel_index(np.argmax(image), image.shape)
-        assert rows.start <= r < rows.stop and cols.start <= c < cols.stop
+        assert rows.start <= r < rows.stop
+        assert cols.start <= c < cols.stop
 
 
 def test_flip_by_half_puts_the_larger_pt_half_on_the_chosen_side():
@@ -130,7 +131,8 @@ def test_phi_wrap_around_pi_does_not_split_the_jet():
     base = [(100.0, 0.0, 0.0), (50.0, 0.1, 0.2), (20.0, -0.1, -0.15)]
     # the same jet turned in φ so that its constituents straddle φ = ±π
     turned = [(pt, eta, wrap(phi + math.pi - 0.05)) for pt, eta, phi in base]
-    assert max(p[2] for p in turned) > 2.9 and min(p[2] for p in turned) < -2.9
+    assert max(p[2] for p in turned) > 2.9
+    assert min(p[2] for p in turned) < -2.9
     jets, constituents = make_jets([base, turned])
     images = jet_images(jets, constituents)
     np.testing.assert_allclose(images[0], images[1], atol=1e-6)
@@ -210,8 +212,16 @@ def test_image_config_round_trips(config):
 
 @pytest.mark.parametrize(
     "bad",
-    [{"npix": 0}, {"eta_range": -1.0}, {"center": "middle"}, {"quadrant": "top"},
-     {"pt_power": 0.0}, {"gaussian_sigma": -1.0}, {"pad_to": 10}, {"flip": "x"}],
+    [
+        {"npix": 0},
+        {"eta_range": -1.0},
+        {"center": "middle"},
+        {"quadrant": "top"},
+        {"pt_power": 0.0},
+        {"gaussian_sigma": -1.0},
+        {"pad_to": 10},
+        {"flip": "x"},
+    ],
 )
 def test_invalid_image_configs_are_rejected(bad):
     with pytest.raises(ConfigError):
@@ -221,3 +231,16 @@ def test_invalid_image_configs_are_rejected(bad):
 def test_unknown_preset_names_the_known_ones():
     with pytest.raises(ConfigError, match="nae"):
         ImageConfig.preset("deep")
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
+def test_gaussian_filter_equals_scipy_with_zero_boundary(sigma):
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(8)
+    near_edges = [(50.0, 0.0, 0.0), (50.0, 0.0, 1.2)]  # ends up in rows 2 and 37
+    jets, constituents = make_jets([random_jet(rng) for _ in range(6)] + [near_edges])
+    raw = jet_images(jets, constituents, ImageConfig(normalize=False))
+    blurred = jet_images(jets, constituents, ImageConfig(normalize=False, gaussian_sigma=sigma))
+    expected = gaussian_filter(raw.astype(np.float64), sigma=(0, sigma, sigma), mode="constant")
+    np.testing.assert_allclose(blurred, expected, rtol=1e-5, atol=1e-6)

@@ -32,8 +32,12 @@ def nested() -> tuple[ak.Array, ak.Array]:
 
 
 def test_the_four_kinds_are_registered_with_their_configs():
-    assert set(REPRESENTATION_KINDS) == {"jet_image", "constituents", "jet_features",
-                                         "dijet_features"}
+    assert set(REPRESENTATION_KINDS) == {
+        "jet_image",
+        "constituents",
+        "jet_features",
+        "dijet_features",
+    }
     assert config_class("jet_image") is ImageConfig
     assert config_class("constituents") is ConstituentConfig
     assert config_class("jet_features") is FeatureConfig
