@@ -45,7 +45,7 @@ class GaussianSignal(SignalShape):
 
     Example:
         >>> f = GaussianSignal(0.1).fractions(np.array([0.0, 100.0, 200.0]), np.array([100.0]))
-        >>> [round(v, 4) for v in f[0]]
+        >>> [round(float(v), 4) for v in f[0]]
         [0.5, 0.5]
     """
 
