@@ -1,0 +1,145 @@
+"""Plots of a bump hunt, drawn the way dijet searches show them (mplhep CMS-like style).
+
+* ``mjj_fit.png``: m_jj data with the background-only fit, the signal-plus-background fit
+  at the best mass and the signal alone, the BumpHunter window shaded, and a pull panel
+  ``(n - b)/sqrt(b)``; for several categories, the one most significant at the best mass.
+* ``pvalue_scan.png``: local p-value versus mass per category and for the Fisher and
+  joint-likelihood combinations, with 1-5 sigma lines.
+* ``categories.png``: one panel (fit and pulls) per category, laid out like the categories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.special import ndtr
+
+from ..plotting.style import label, new_figure, save
+from .combine import z_from_p
+
+if TYPE_CHECKING:
+    from .result import BumpHuntResult, CategoryResult
+
+__all__ = ["plot_all", "plot_categories", "plot_fit", "plot_pvalue_scan"]
+
+
+def _draw_fit(ax: Any, pull_ax: Any, c: CategoryResult, mass: float, *, legend: bool = True) -> None:
+    import mplhep
+
+    edges, n, b = c.edges, c.counts, c.background
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    width = np.diff(edges)
+    nz = n > 0
+    ax.errorbar(centres[nz], (n / width)[nz], yerr=(np.sqrt(n) / width)[nz], fmt="o", ms=3, color="black",
+                label="data")
+    mplhep.histplot(b / width, edges, ax=ax, color="tab:blue", label=f"background ({c.selection.chosen.model})")
+    fit = c.fit_at_best
+    if fit is not None:
+        mplhep.histplot(fit.expected / width, edges, ax=ax, color="tab:red", ls="--",
+                        label=f"S+B, m = {mass:.0f} GeV")
+        sig = (fit.expected - fit.background) / width
+        if fit.signal_yield and fit.signal_yield > 0:
+            mplhep.histplot(np.where(sig > 0, sig, np.nan), edges, ax=ax, color="tab:green", ls=":",
+                            label=f"signal, {fit.signal_yield:.0f} ± {fit.signal_error:.0f}")
+    if c.bumphunter is not None:
+        for a in (ax, pull_ax):
+            a.axvspan(*c.bumphunter.mass_range, color="gold", alpha=0.25, lw=0,
+                      label="BumpHunter window" if a is ax else None)
+    ax.set_yscale("log")
+    ax.set_ylabel("events / GeV")
+    pos = b / width
+    ax.set_ylim(max(pos[pos > 0].min() * 0.3, 1e-4), pos.max() * 5)
+    if legend:
+        ax.legend(fontsize="x-small", loc="upper right")
+    pull = np.where(b > 0, (n - b) / np.sqrt(np.maximum(b, 1e-12)), 0.0)
+    pull_ax.bar(centres, pull, width=width, color="gray", edgecolor="none")
+    pull_ax.axhline(0, color="black", lw=0.8)
+    pull_ax.set_ylim(-4, 4)
+    pull_ax.set_ylabel("(n - b)/√b")
+    pull_ax.set_xlabel(r"$m_{jj}$ [GeV]")
+    pull_ax.set_xlim(edges[0], edges[-1])
+
+
+def plot_fit(result: BumpHuntResult, path: Path) -> Path:
+    """m_jj with fits, signal and pulls for the category most significant at the best mass."""
+    best = result.best_index
+    c = max(result.categories, key=lambda cr: cr.scan.q0[0, best])
+    fig, (ax, pull_ax) = new_figure(nrows=2, sharex=True, figsize=(9, 8), gridspec_kw={"height_ratios": [3, 1]})
+    fig.subplots_adjust(hspace=0.05)
+    _draw_fit(ax, pull_ax, c, result.best_mass)
+    title = "" if len(result.categories) == 1 else f"category {c.category.name}"
+    label(ax, text="", rlabel=title)
+    return save(fig, path)
+
+
+def plot_pvalue_scan(result: BumpHuntResult, path: Path) -> Path:
+    """Local p-value versus mass, per category and combined, with 1-5 sigma lines."""
+    fig, ax = new_figure(figsize=(9, 6))
+    m = result.masses
+    many = len(result.categories) > 1
+    for c in result.categories:
+        name = f"cat {c.category.name}" if many else "local p-value"
+        ax.plot(m, c.scan.p_local[0], lw=1 if many else 2, alpha=0.6 if many else 1,
+                label=name if len(result.categories) <= 9 else None)
+    if many:
+        ax.plot(m, ndtr(-result.fisher_z), color="black", ls="--", lw=2, label="Fisher")
+        ax.plot(m, ndtr(-result.joint_z), color="black", lw=2.5, label="joint likelihood")
+    lowest = min(float(np.min(ndtr(-result.joint_z))), float(np.min(ndtr(-result.fisher_z))),
+                 *(float(np.min(c.scan.p_local[0])) for c in result.categories))
+    ax.set_yscale("log")
+    ax.set_ylim(max(min(lowest * 0.3, 1e-7), 1e-16), 1.0)
+    for z in range(1, 6):
+        p = float(ndtr(-z))
+        ax.axhline(p, color="red", ls=":", lw=0.8)
+        ax.text(m[-1], p, f" {z}σ", color="red", va="center", fontsize="small")
+    ax.axvline(result.best_mass, color="gray", ls="--", lw=0.8)
+    ax.set_xlabel(r"$m_{X}$ [GeV]")
+    ax.set_ylabel("local p-value")
+    ax.set_xlim(m[0], m[-1])
+    g = result.headline
+    summary = f"best {result.best_mass:.0f} GeV: local {g.local_z:.1f}σ, global {result.global_z:.1f}σ"
+    ax.legend(title=summary, title_fontsize="x-small", fontsize="x-small", ncol=2, loc="lower left")
+    label(ax, text="")
+    return save(fig, path)
+
+
+def plot_categories(result: BumpHuntResult, path: Path) -> Path:
+    """A grid of per-category fit panels (with pulls), laid out like the categories."""
+    cats = result.categories
+    shape = result.config.categories
+    ncol = shape[1] if len(shape) == 2 else min(len(cats), 3)
+    nrow = int(np.ceil(len(cats) / ncol))
+    fig, axes = new_figure(nrows=2 * nrow, ncols=ncol, figsize=(5 * ncol, 4.5 * nrow), squeeze=False,
+                           gridspec_kw={"height_ratios": [3, 1] * nrow})
+    fig.subplots_adjust(hspace=0.35, wspace=0.3)
+    best = result.best_index
+    for i in range(nrow * ncol):
+        r, col = divmod(i, ncol)
+        ax, pull_ax = axes[2 * r, col], axes[2 * r + 1, col]
+        if i >= len(cats):
+            ax.set_visible(False)
+            pull_ax.set_visible(False)
+            continue
+        c = cats[i]
+        _draw_fit(ax, pull_ax, c, result.best_mass, legend=False)
+        z = max(float(z_from_p(np.array(c.scan.p_local[0, best]))), 0.0)
+        ax.set_title(f"{c.category.name}: Z = {z:.1f} at {result.best_mass:.0f} GeV", fontsize="small")
+        ax.tick_params(labelsize="x-small")
+        pull_ax.tick_params(labelsize="x-small")
+        pull_ax.xaxis.label.set_size("x-small")
+        ax.yaxis.label.set_size("x-small")
+        pull_ax.yaxis.label.set_size("x-small")
+    return save(fig, path)
+
+
+def plot_all(result: BumpHuntResult, out: Path) -> dict[str, Path]:
+    """Draw every plot into ``out``."""
+    paths = {
+        "mjj_fit": plot_fit(result, out / "mjj_fit.png"),
+        "pvalue_scan": plot_pvalue_scan(result, out / "pvalue_scan.png"),
+    }
+    if len(result.categories) > 1:
+        paths["categories"] = plot_categories(result, out / "categories.png")
+    return paths
