@@ -84,7 +84,7 @@ def reconstruct_batch(
 
     jets = recipe.jets
     fat = cluster_jets(candidates, jets.fatjet_radius, jets.fatjet_min_pt)
-    gen = hard_process(_flat(prt.id), status, _flat(prt.mother1), px, py, pz, mass, counts)
+    gen = hard_process(pdg, status, _flat(prt.mother1), px, py, pz, mass, counts)
     fat_counts = ak.to_numpy(ak.num(fat.pt, axis=1))
     match = truth_match(_flat(fat.eta), _flat(fat.phi), fat_counts, gen, recipe.truth_ids, jets.fatjet_radius)
     fatjets = ak.zip({"pt": fat.pt, "eta": fat.eta, "phi": fat.phi, "mass": fat.mass,
