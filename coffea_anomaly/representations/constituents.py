@@ -19,7 +19,7 @@ import vector
 
 from ..errors import InputDataError, MissingCollectionError
 from ..nanoaod import _where, get_convention
-from ._dask import any_dask, map_eager
+from ._dask import any_dask
 
 __all__ = ["CONSTITUENT_FIELDS", "empty_jets", "fatjet_constituents"]
 
@@ -64,8 +64,10 @@ def fatjet_constituents(events: Any) -> Any:
         *(cands[f] for f in names),
     )
     if any_dask(*arrays):
-        return map_eager(_link_constituents, *arrays, label="fatjet-constituents", names=names)
-    return _link_constituents(*arrays, names=names)
+        import dask_awkward as dak
+
+        return dak.map_partitions(_LinkPartition(names), *arrays, label="fatjet-constituents")
+    return _link(*arrays, names=names)
 
 
 def empty_jets(constituents: Any) -> Any:
@@ -81,28 +83,30 @@ def empty_jets(constituents: Any) -> Any:
     return ak.num(constituents, axis=axis) == 0
 
 
-def _link_constituents(
-    jet_pt: ak.Array,
-    jet_index: ak.Array,
-    cand_index: ak.Array,
-    *cand_fields: ak.Array,
-    names: tuple[str, ...],
-) -> ak.Array:
-    """Eager core: group candidates by fat jet using the link indices of each event."""
-    n_jets = ak.to_numpy(ak.num(jet_pt, axis=1)).astype(np.int64)
-    jet_offsets = np.zeros(len(n_jets) + 1, dtype=np.int64)
-    np.cumsum(n_jets, out=jet_offsets[1:])
-    n_cands = ak.to_numpy(ak.num(cand_fields[0], axis=1)).astype(np.int64)
-    cand_offsets = np.zeros(len(n_cands) + 1, dtype=np.int64)
-    np.cumsum(n_cands, out=cand_offsets[1:])
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
 
+
+def _constituent_index(
+    jet_pt: ak.Array, jet_index: ak.Array, cand_index: ak.Array, cand_pt: ak.Array
+) -> ak.Array:
+    """Eager core: events × jets × constituents positions into the flattened candidates.
+
+    Links get global jet and candidate numbers; a stable argsort by jet number groups them
+    (keeping the stored order within a jet) and a histogram of jet numbers gives the
+    number of constituents of every jet, zero for jets without stored constituents.
+    """
+    n_jets = ak.to_numpy(ak.num(jet_pt, axis=1)).astype(np.int64)
+    n_cands = ak.to_numpy(ak.num(cand_pt, axis=1)).astype(np.int64)
     n_links = ak.to_numpy(ak.num(jet_index, axis=1)).astype(np.int64)
+    jet_offsets, cand_offsets = _offsets(n_jets), _offsets(n_cands)
     event_of_link = np.repeat(np.arange(len(n_links), dtype=np.int64), n_links)
     jidx = ak.to_numpy(ak.flatten(jet_index, axis=1)).astype(np.int64)
     cidx = ak.to_numpy(ak.flatten(cand_index, axis=1)).astype(np.int64)
-    bad = (
-        (jidx < 0) | (jidx >= n_jets[event_of_link]) | (cidx < 0) | (cidx >= n_cands[event_of_link])
-    )
+    bad = (jidx < 0) | (jidx >= n_jets[event_of_link]) | (cidx < 0)
+    bad |= cidx >= n_cands[event_of_link]
     if bad.any():
         raise InputDataError(
             f"{int(bad.sum())} of {len(bad)} fat-jet constituent links point outside "
@@ -112,15 +116,71 @@ def _link_constituents(
     order = np.argsort(global_jet, kind="stable")
     take = (cand_offsets[event_of_link] + cidx)[order]
     counts = np.bincount(global_jet, minlength=int(jet_offsets[-1]))
+    per_jet = ak.contents.ListOffsetArray(
+        ak.index.Index64(_offsets(counts)), ak.contents.NumpyArray(take)
+    )
+    return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(jet_offsets), per_jet))
 
-    contents = [
-        ak.contents.NumpyArray(ak.to_numpy(ak.flatten(f, axis=1))[take]) for f in cand_fields
-    ]
+
+def _link(
+    jet_pt: ak.Array,
+    jet_index: ak.Array,
+    cand_index: ak.Array,
+    *cand_fields: ak.Array,
+    names: tuple[str, ...],
+) -> ak.Array:
+    """Eager core: the candidate fields grouped per fat jet, as Momentum4D records."""
+    index = _constituent_index(jet_pt, jet_index, cand_index, cand_fields[0])
+    take = ak.to_numpy(ak.flatten(index, axis=None))
+    contents = [_take(f, take) for f in cand_fields]
     record = ak.contents.RecordArray(
         contents, list(names), length=len(take), parameters={"__record__": "Momentum4D"}
     )
-    const_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=const_offsets[1:])
-    per_jet = ak.contents.ListOffsetArray(ak.index.Index64(const_offsets), record)
-    per_event = ak.contents.ListOffsetArray(ak.index.Index64(jet_offsets), per_jet)
-    return ak.Array(per_event, behavior=vector.backends.awkward.behavior)
+    outer = index.layout
+    layout = outer.copy(content=outer.content.copy(content=record))
+    return ak.Array(layout, behavior=vector.backends.awkward.behavior)
+
+
+def _take(field: ak.Array, take: np.ndarray) -> ak.contents.NumpyArray:
+    data = getattr(getattr(field.layout, "content", None), "data", None)
+    if type(data).__name__ == "PlaceholderArray":
+        # a field dask did not read because nothing downstream uses it: keep its type only
+        return ak.contents.NumpyArray(np.zeros(len(take), dtype=data.dtype))
+    return ak.contents.NumpyArray(ak.to_numpy(ak.flatten(field, axis=1))[take])
+
+
+class _LinkPartition:
+    """The dask partition function of :func:`fatjet_constituents`.
+
+    On concrete arrays it is :func:`_link`. On typetracers (dask building or optimising
+    its graph) it marks only the grouping inputs as read (jet counts, link indices,
+    candidate pt) and *forwards* each candidate field's data buffer into the output, so
+    dask reads e.g. ``PFCand_mass`` only if something downstream uses the mass.
+    """
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def __call__(
+        self, jet_pt: ak.Array, jet_index: ak.Array, cand_index: ak.Array, *cand_fields: ak.Array
+    ) -> ak.Array:
+        arrays = (jet_pt, jet_index, cand_index, *cand_fields)
+        if ak.backend(jet_index) != "typetracer":
+            return _link(*arrays, names=self.names)
+        for a in arrays[:4]:
+            ak.typetracer.touch_data(a)
+        zeros = [ak.Array(a.layout.form.length_zero_array(), behavior=a.behavior) for a in arrays]
+        out = _link(*zeros, names=self.names).layout.to_typetracer(forget_length=True)
+        record = out.content.content
+        contents = []
+        for field, empty in zip(cand_fields, record.contents, strict=True):
+            layout = field.layout
+            forwardable = isinstance(layout, ak.contents.ListOffsetArray) and isinstance(
+                layout.content, ak.contents.NumpyArray
+            )
+            if not forwardable:
+                ak.typetracer.touch_data(field)
+            contents.append(layout.content if forwardable else empty)
+        record = record.copy(contents=contents)
+        layout = out.copy(content=out.content.copy(content=record))
+        return ak.Array(layout, behavior=vector.backends.awkward.behavior)
