@@ -35,6 +35,8 @@ def _config_file(config: str) -> Path:
 @click.option("--threads", type=int, default=None, help="torch threads (default from the config).")
 @click.option("--sample", type=str, default=None, help="Training sample (overrides the config).")
 @click.option("--max-items", type=int, default=None, help="At most this many training jets/events.")
+@click.option("--test", "test_sample", type=str, default=None,
+              help="Independent background sample for the card's metrics and quantiles.")  # fmt: skip
 @click.option("--signal", "signals", multiple=True,
               help="Signal sample(s) for the AUC at export, replacing the config's in order.")  # fmt: skip
 @click.option("--quiet", is_flag=True, help="No progress bars.")
@@ -48,6 +50,7 @@ def command(
     threads: int | None,
     sample: str | None,
     max_items: int | None,
+    test_sample: str | None,
     signals: tuple[str, ...],
     quiet: bool,
 ) -> None:
@@ -71,7 +74,11 @@ def command(
         dataclasses.replace(s, path=signals[i]) if i < len(signals) else s
         for i, s in enumerate(cfg.signals)
     )
-    cfg = dataclasses.replace(cfg, train=train, signals=sigs)
+    test = cfg.test
+    if test_sample is not None:
+        base = test if test is not None else dataclasses.replace(train, max_items=0)
+        test = dataclasses.replace(base, path=test_sample)
+    cfg = dataclasses.replace(cfg, train=train, test=test, signals=sigs)
     report = train_from_config(cfg, out, progress=None if not quiet else False,
                                config_source=str(path))  # fmt: skip
     t = report.card.training

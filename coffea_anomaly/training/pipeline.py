@@ -1,10 +1,10 @@
 """From a training config to a shipped ONNX model: read, split, train, measure, export.
 
-Steps: read the background sample through the representation code; split it (seeded)
-into training, validation (early stopping) and test (never seen) parts; fit the
-autoencoder; measure the held-out background loss, its score quantiles and the AUC
-against each configured signal sample; export to ONNX (checked against torch) with a
-model card that records all of it.
+Steps: read every sample through the representation code (background, optional
+independent background test sample, signals); split the background (seeded) into
+training, validation (early stopping) and test parts; fit the autoencoder; measure the
+held-out background loss, its score quantiles and the AUC against each signal; export
+to ONNX (checked against torch) with a model card that records all of it.
 
 Importing this module needs torch (``pip install 'coffea-anomaly[train]'``).
 """
@@ -12,28 +12,28 @@ Importing this module needs torch (``pip install 'coffea-anomaly[train]'``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._version import __version__
-from ..config import config_to_dict
+from ..config import config_from_dict, config_to_dict
 from ..errors import ConfigError
 from .data import Inputs, load_inputs
 from .export import check_parity, save_onnx, to_onnx
 from .loop import FitResult, fit, predict_scores
 from .metrics import DEFAULT_QUANTILES, roc_auc, score_quantiles
-from .models import DenseAutoencoder, build_model
+from .models import Autoencoder, DenseAutoencoder, build_model
 from .settings import RepresentationChoice, TrainingConfig
 
 __all__ = ["TrainingReport", "full_representation_config", "split_indices", "train_from_config"]
 
-_MEANING = {
-    "jet": "reconstruction MSE per jet, averaged over the input's {n} values; larger = more anomalous",
-    "event": "reconstruction MSE per event, averaged over the input's {n} values; larger = more anomalous",
-}
+_MEANING = (
+    "reconstruction MSE per {item}, averaged over the input's {n} values; "
+    "larger = more anomalous"
+)
 
 
 @dataclass
@@ -55,7 +55,24 @@ class TrainingReport:
     wall_s: float
 
 
-def split_indices(n: int, validation_fraction: float, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@dataclass
+class _Samples:
+    """Everything read for one training: background split, held-out background, signals."""
+
+    bkg: Inputs
+    i_train: np.ndarray
+    i_val: np.ndarray
+    i_test: np.ndarray
+    x_held: np.ndarray
+    w_held: np.ndarray | None
+    held_name: str
+    held_what: str
+    signals: list[Inputs] = field(default_factory=list)
+
+
+def split_indices(
+    n: int, validation_fraction: float, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Seeded disjoint (train, validation, test) index arrays covering ``range(n)``.
 
     Validation gets at least one item; test gets at least one when its fraction is > 0.
@@ -73,7 +90,6 @@ def split_indices(n: int, validation_fraction: float, test_fraction: float, seed
 
 def full_representation_config(rep: RepresentationChoice) -> dict[str, Any]:
     """The representation config with every default filled in, as the card stores it."""
-    from ..config import config_from_dict
     from ..representations.registry import config_class
 
     return config_to_dict(config_from_dict(config_class(rep.kind), dict(rep.config)))
@@ -85,6 +101,82 @@ def _weights(inputs: Inputs, idx: np.ndarray) -> np.ndarray | None:
 
 def _mean(scores: np.ndarray, w: np.ndarray | None) -> float:
     return float(np.average(scores, weights=w))
+
+
+def _read(cfg: TrainingConfig, rep: RepresentationChoice, progress: bool | None) -> _Samples:
+    """Read every sample first, so that a bad signal path fails before the training."""
+    bkg = load_inputs(cfg.train, rep, cfg.level, progress=progress)
+    loop = cfg.loop
+    i_train, i_val, i_test = split_indices(
+        len(bkg.x), loop.validation_fraction, loop.test_fraction, loop.seed
+    )
+    if cfg.test is not None:
+        test = load_inputs(cfg.test, rep, cfg.level, progress=progress)
+        held = (test.x, test.weights, "test", f"independent sample {cfg.test.path}")
+    else:
+        idx = i_test if len(i_test) else i_val
+        name = "test" if len(i_test) else "validation"
+        held = (bkg.x[idx], _weights(bkg, idx), name, f"held-out {name} part of the training sample")
+    signals = [load_inputs(spec, rep, cfg.level, progress=progress) for spec in cfg.signals]
+    return _Samples(bkg, i_train, i_val, i_test, *held, signals=signals)
+
+
+def _build(cfg: TrainingConfig, data: _Samples) -> Autoencoder:
+    model = build_model(cfg.model.kind, cfg.model.params)
+    item_shape = tuple(data.bkg.x.shape[1:])
+    if tuple(model.item_shape) != item_shape:
+        raise ConfigError(
+            f"model {cfg.model.kind!r} takes items of shape {tuple(model.item_shape)} but "
+            f"representation {cfg.representation.kind!r} gives {item_shape}"
+        )
+    if isinstance(model, DenseAutoencoder):
+        model.set_standardisation(data.bkg.x[data.i_train])
+    return model
+
+
+def _measure(
+    cfg: TrainingConfig, model: Autoencoder, data: _Samples, history: FitResult
+) -> tuple[dict[str, float], np.ndarray, dict[str, Any]]:
+    """Metrics, held-out background scores and per-signal facts for the card."""
+    s_bkg = predict_scores(model, data.x_held)
+    bkg_label = cfg.train.label or "background"
+    metrics = {"val_loss": history.best_val_loss, f"{data.held_name}_loss": _mean(s_bkg, data.w_held)}
+    facts: dict[str, Any] = {}
+    for spec, sig in zip(cfg.signals, data.signals):
+        label = spec.label or Path(spec.path).name
+        s_sig = predict_scores(model, sig.x)
+        metrics[f"auc_{label}_vs_{bkg_label}"] = roc_auc(s_sig, s_bkg, sig.weights, data.w_held)
+        metrics[f"{label}_loss"] = _mean(s_sig, sig.weights)
+        facts[label] = {"sample": spec.path, "selection": config_to_dict(spec.selection),
+                        **sig.summary()}  # fmt: skip
+    return metrics, s_bkg, facts
+
+
+def _training_facts(
+    cfg: TrainingConfig, model: Autoencoder, data: _Samples, history: FitResult
+) -> dict[str, Any]:
+    return {
+        "model": {"kind": cfg.model.kind, "params": model.hyperparameters()},
+        "sample": cfg.train.path,
+        "label": cfg.train.label or "background",
+        "selection": config_to_dict(cfg.train.selection),
+        "weighted": cfg.train.weighted,
+        **data.bkg.summary(),
+        "n_train": len(data.i_train),
+        "n_validation": len(data.i_val),
+        "n_test": len(data.i_test),
+        "seed": cfg.loop.seed,
+        "loop": config_to_dict(cfg.loop),
+        "epochs": history.epochs_run,
+        "best_epoch": history.best_epoch,
+        "stop_reason": history.stop_reason,
+        "val_loss_untrained": float(f"{history.initial_val_loss:.6g}"),
+        "train_loss": [float(f"{v:.6g}") for v in history.train_loss],
+        "val_loss": [float(f"{v:.6g}") for v in history.val_loss],
+        "fit_wall_s": round(history.wall_s, 1),
+        "quantiles_and_losses_from": f"{data.held_what} ({len(data.x_held)} items)",
+        "package_version": __version__,
+    }
 
 
 def train_from_config(
@@ -106,90 +198,42 @@ def train_from_config(
     from ..inference.card import ModelCard, RepresentationSpec, TensorSpec
 
     start = time.monotonic()
-    rep_config = full_representation_config(cfg.representation)
-    rep = RepresentationChoice(cfg.representation.kind, rep_config)
-    bkg = load_inputs(cfg.train, rep, cfg.level, progress=progress)
-    loop = cfg.loop
-    i_train, i_val, i_test = split_indices(
-        len(bkg.x), loop.validation_fraction, loop.test_fraction, loop.seed
-    )
-    model = build_model(cfg.model.kind, cfg.model.params)
-    item_shape = tuple(bkg.x.shape[1:])
-    if tuple(model.item_shape) != item_shape:
-        raise ConfigError(
-            f"model {cfg.model.kind!r} takes items of shape {tuple(model.item_shape)} but "
-            f"representation {rep.kind!r} gives {item_shape}"
-        )
-    if isinstance(model, DenseAutoencoder):
-        model.set_standardisation(bkg.x[i_train])
+    rep = RepresentationChoice(cfg.representation.kind, full_representation_config(cfg.representation))
+    data = _read(cfg, rep, progress)
+    model = _build(cfg, data)
     history = fit(
-        model, bkg.x[i_train], bkg.x[i_val], loop,
-        _weights(bkg, i_train), _weights(bkg, i_val), progress=progress,
+        model, data.bkg.x[data.i_train], data.bkg.x[data.i_val], cfg.loop,
+        _weights(data.bkg, data.i_train), _weights(data.bkg, data.i_val), progress=progress,
     )  # fmt: skip
-
-    held = i_test if len(i_test) else i_val
-    held_name = "test" if len(i_test) else "validation"
-    s_bkg = predict_scores(model, bkg.x[held])
-    w_bkg = _weights(bkg, held)
-    bkg_label = cfg.train.label or "background"
-    metrics: dict[str, float] = {
-        "val_loss": history.best_val_loss,
-        f"{held_name}_loss": _mean(s_bkg, w_bkg),
-    }
-    examples = [bkg.x[i_val[:48]]]
-    signals: dict[str, Any] = {}
-    for sig_spec in cfg.signals:
-        sig = load_inputs(sig_spec, rep, cfg.level, progress=progress)
-        label = sig_spec.label or Path(sig_spec.path).name
-        s_sig = predict_scores(model, sig.x)
-        metrics[f"auc_{label}_vs_{bkg_label}"] = roc_auc(s_sig, s_bkg, sig.weights, w_bkg)
-        metrics[f"{label}_loss"] = _mean(s_sig, sig.weights)
-        signals[label] = {"sample": sig_spec.path, "selection": config_to_dict(sig_spec.selection),
-                          **sig.summary()}  # fmt: skip
-        examples.append(sig.x[:16])
+    metrics, s_bkg, signal_facts = _measure(cfg, model, data, history)
 
     proto = to_onnx(model)
-    parity = check_parity(model, proto, np.concatenate(examples))
-    n_values = int(np.prod(item_shape))
+    examples = np.concatenate([data.bkg.x[data.i_val[:48]], *(s.x[:16] for s in data.signals)])
+    parity = check_parity(model, proto, examples)
+    item_shape = tuple(data.bkg.x.shape[1:])
+    item = "jet" if cfg.level == "jet" else "event"
     card = ModelCard(
         name=cfg.name,
         family=cfg.family,
         paper=cfg.paper,
         level=cfg.level,
-        representation=RepresentationSpec(rep.kind, rep_config),
+        representation=RepresentationSpec(rep.kind, rep.config),
         inputs=(TensorSpec("x", (None, *item_shape), "float32"),),
-        outputs=(TensorSpec("score", (None,), "float32", _MEANING[cfg.level].format(n=n_values)),),
+        outputs=(TensorSpec("score", (None,), "float32",
+                            _MEANING.format(item=item, n=int(np.prod(item_shape)))),),  # fmt: skip
         score_names=("score",),
         training={
             "config": config_source,
-            "model": {"kind": cfg.model.kind, "params": model.hyperparameters()},
-            "sample": cfg.train.path,
-            "label": bkg_label,
-            "selection": config_to_dict(cfg.train.selection),
-            "weighted": cfg.train.weighted,
-            **bkg.summary(),
-            "n_train": len(i_train),
-            "n_validation": len(i_val),
-            "n_test": len(i_test),
-            "seed": loop.seed,
-            "loop": config_to_dict(loop),
-            "epochs": history.epochs_run,
-            "best_epoch": history.best_epoch,
-            "stop_reason": history.stop_reason,
-            "val_loss_untrained": float(f"{history.initial_val_loss:.6g}"),
-            "train_loss": [float(f"{v:.6g}") for v in history.train_loss],
-            "val_loss": [float(f"{v:.6g}") for v in history.val_loss],
-            "fit_wall_s": round(history.wall_s, 1),
-            "signals": signals,
-            "quantiles_and_losses_from": f"held-out {held_name} background ({len(held)} items)",
+            **_training_facts(cfg, model, data, history),
+            "test_sample": None if cfg.test is None else cfg.test.path,
+            "signals": signal_facts,
             "onnx_torch_max_rel_diff": parity,
-            "package_version": __version__,
         },
         metrics=metrics,
         background_quantiles={
             "score": {
                 "q": list(DEFAULT_QUANTILES),
-                "value": score_quantiles(s_bkg, DEFAULT_QUANTILES, w_bkg),
+                "value": score_quantiles(s_bkg, DEFAULT_QUANTILES, data.w_held),
             }
         },
     )

@@ -165,6 +165,8 @@ class TrainingConfig:
         model: network kind and parameters.
         representation: input representation kind and config.
         train: background training sample.
+        test: an independent background sample for the metrics and quantiles in the card
+            (None: the held-out ``test_fraction`` of ``train``, or its validation part).
         loop: optimiser and loop settings.
         signals: labelled signal samples scored at export against the held-out background;
             each gives the card metric ``auc_<signal label>_vs_<train label>``.
@@ -177,6 +179,7 @@ class TrainingConfig:
     model: ModelSpec
     representation: RepresentationChoice
     train: SampleSpec
+    test: SampleSpec | None = None
     loop: LoopConfig = field(default_factory=LoopConfig)
     signals: tuple[SampleSpec, ...] = ()
     paper: str = ""

@@ -122,9 +122,15 @@ def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) 
     }  # fmt: skip
     (tmp_path / "d.yaml").write_text(yaml.safe_dump(cfg))
     out = tmp_path / "d.onnx"
-    result = CliRunner().invoke(cli, ["train", str(tmp_path / "d.yaml"), "--out", str(out), "--quiet"])
+    result = CliRunner().invoke(cli, ["train", str(tmp_path / "d.yaml"), "--out", str(out), "--quiet",
+                                      "--test", str(generated["qcd_dijet"])])  # fmt: skip
     assert result.exit_code == 0, result.output
     card = read_card(out)
+    # an independent background test sample (here the training sample itself, to test the
+    # wiring) is where the losses and quantiles come from
+    assert card.training["test_sample"] == str(generated["qcd_dijet"])
+    assert card.training["quantiles_and_losses_from"].startswith("independent sample")
+    assert "test_loss" in card.metrics
     assert card.level == "event" and card.input.shape == (None, 12)
     assert card.representation.config == config_to_dict(FeatureConfig(features=tuple(QUAK)))
     assert card.training["weighted"] is True
