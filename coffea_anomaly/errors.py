@@ -48,6 +48,9 @@ class MissingCollectionError(InputDataError, KeyError):
         self.hint = hint
         super().__init__(str(self))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across worker processes
+        return (type(self), (self.missing, self.where, self.hint))
+
     def __str__(self) -> str:
         msg = "missing NanoAOD collection(s): " + ", ".join(self.missing)
         if self.where:
@@ -76,6 +79,9 @@ class MissingDependencyError(CoffeaAnomalyError, ImportError):
             f"pip install 'coffea-anomaly[{extra}]'"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.package, self.extra))
+
 
 class ExportError(CoffeaAnomalyError, RuntimeError):
     """A trained model cannot be exported faithfully (non-finite weights, ONNX != torch)."""
@@ -87,3 +93,6 @@ class FitFailedError(CoffeaAnomalyError, RuntimeError):
     def __init__(self, message: str, result: Any = None) -> None:
         self.result = result
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.args[0] if self.args else "", self.result))

@@ -42,3 +42,19 @@ def test_cli_lists_subcommands() -> None:
                          capture_output=True, text=True, check=True)
     for sub in ("generate", "train", "evaluate", "run", "bumphunt", "inspect", "demo"):
         assert sub in out.stdout
+
+
+def test_errors_survive_pickling_to_and_from_workers() -> None:
+    import pickle
+
+    from coffea_anomaly import errors
+
+    cases = [
+        errors.MissingCollectionError(["FatJet", "PFCand"], where="f.root", hint="h"),
+        errors.MissingDependencyError("torch", "train"),
+        errors.FitFailedError("no convergence", result={"fval": 1.0}),
+        errors.ShapeMismatchError("expects (N, 40, 40) but got (3, 37, 37)"),
+    ]
+    for err in cases:
+        back = pickle.loads(pickle.dumps(err))
+        assert type(back) is type(err) and str(back) == str(err)

@@ -126,9 +126,27 @@ def _runner(ex: Any, chunksize: int, max_chunks: int | None) -> Any:
     run = processor.Runner(executor=ex, schema=QuietNanoAODSchema, chunksize=chunksize, maxchunks=max_chunks)
 
     def call(fileset: dict[str, Any], proc: processor.ProcessorABC) -> Any:
-        return run(fileset, processor_instance=proc, treename="Events")
+        try:
+            return run(fileset, processor_instance=proc, treename="Events")
+        except Exception as err:
+            # coffea wraps a chunk's error as Exception("Failed processing file: ..."):
+            # surface our own error (it already names the file and entries)
+            ours = _our_error(err)
+            if ours is not None and ours is not err:
+                raise ours from err
+            raise
 
     return call
+
+
+def _our_error(err: BaseException | None) -> CoffeaAnomalyError | None:
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, CoffeaAnomalyError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def _run_dask_awkward(
