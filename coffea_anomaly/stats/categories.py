@@ -11,6 +11,7 @@ so populations are equal up to the score binning; the achieved fractions are rep
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -88,11 +89,11 @@ def _slices(weights: np.ndarray, n: int, what: str) -> list[tuple[int, int]]:
     for j in range(1, n):
         cuts.append(int(np.argmin(np.abs(cum - j / n))))
     cuts.append(weights.size)
-    if any(b <= a for a, b in zip(cuts, cuts[1:])):
+    if any(b <= a for a, b in itertools.pairwise(cuts)):
         raise InputDataError(
             f"the {what} binning is too coarse (or too few events) for {n} equally populated categories"
         )
-    return list(zip(cuts[:-1], cuts[1:]))
+    return list(itertools.pairwise(cuts))
 
 
 def make_categories(
@@ -134,7 +135,8 @@ def make_categories(
         ranges[a] = _cut_range(score_edges[a], cut, *ranges[a])
     if any(hi <= lo for lo, hi in ranges):
         raise InputDataError("the score cuts select no bins")
-    sel = counts[(slice(None), *[slice(lo, hi) for lo, hi in ranges])]
+    index = (slice(None), *[slice(lo, hi) for lo, hi in ranges])
+    sel = counts[index]
     total = sel.sum()
     if total <= 0:
         raise InputDataError("the score cuts select no events")

@@ -95,7 +95,7 @@ class FitResult:
         k = self.background_model.n_params
         cov = None if self.covariance is None else self.covariance[:k, :k]
         vals, errs = self.background_model.physical(self.theta, cov)
-        return {n: (float(v), float(e)) for n, v, e in zip(self.background_model.param_names, vals, errs)}
+        return {n: (float(v), float(e)) for n, v, e in zip(self.background_model.param_names, vals, errs, strict=True)}
 
 
 def signal_start(counts: np.ndarray, background: np.ndarray, shape: np.ndarray) -> float:
@@ -153,14 +153,19 @@ def fit_binned(
     def expected(p: np.ndarray) -> np.ndarray:
         return model_expected(np.asarray(p)[None, :], background, shapes)[0]
 
+    # MIGRAD may probe extreme parameters where exp() overflows: inf is a valid "worse"
+    # answer for it, so floating-point warnings are silenced inside the cost only
     def cost(p: np.ndarray) -> float:
-        return float(nll(expected(p), n, sat))
+        with np.errstate(all="ignore"):
+            return float(nll(expected(p), n, sat))
 
     def grad(p: np.ndarray) -> np.ndarray:
-        return gradient_hessian(np.asarray(p)[None, :], n[None], sat[None], background, shapes)[0][0]
+        with np.errstate(all="ignore"):
+            return gradient_hessian(np.asarray(p)[None, :], n[None], sat[None], background, shapes)[0][0]
 
     def hessian(p: np.ndarray) -> np.ndarray:
-        return gradient_hessian(np.asarray(p)[None, :], n[None], sat[None], background, shapes)[1][0]
+        with np.errstate(all="ignore"):
+            return gradient_hessian(np.asarray(p)[None, :], n[None], sat[None], background, shapes)[1][0]
 
     names = [f"theta{j}" for j in range(k)] + ([] if sig is None else ["s"])
     with warnings.catch_warnings(record=True) as caught:
@@ -178,7 +183,7 @@ def fit_binned(
                 if m.valid:
                     break
             m.strategy = 2
-    notes = [str(w.message) for w in caught]
+    notes = list(dict.fromkeys(str(w.message) for w in caught))  # each warning once
     fmin = m.fmin
     valid = bool(m.valid)
     cov = None if m.covariance is None or not valid else np.array(m.covariance)

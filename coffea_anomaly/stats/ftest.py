@@ -14,6 +14,7 @@ With deviances ``D1 > D2`` of nested models with ``k1 < k2`` parameters on ``N``
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,7 +140,7 @@ def select_background(
     if method not in ("ftest", "lrt", "fixed"):
         raise ConfigError(f"unknown model-selection method {method!r}; choose ftest, lrt or fixed")
     sizes = tuple(sorted(sizes))
-    if not sizes or any(b - a != 1 for a, b in zip(sizes, sizes[1:])):
+    if not sizes or any(b - a != 1 for a, b in itertools.pairwise(sizes)):
         raise ConfigError(f"candidate sizes must be consecutive integers, got {sizes}")
     if method == "fixed":
         sizes = sizes[:1]

@@ -52,7 +52,7 @@ class BatchFit:
 
 
 @numba.njit(cache=True)
-def _evaluate(x, k, has_sig, n, sat, sh, phi, w, loglin, derivs, grad, hess, jac, ev):  # type: ignore[no-untyped-def]
+def _evaluate(x, k, has_sig, n, sat, sh, phi, w, loglin, derivs, grad, hess, jac, ev):
     """Cost of one fit at ``x`` and, if ``derivs``, its gradient and Hessian (in place)."""
     nb, nq = w.shape
     kk = k + 1 if has_sig else k
@@ -125,7 +125,7 @@ def _evaluate(x, k, has_sig, n, sat, sh, phi, w, loglin, derivs, grad, hess, jac
 
 
 @numba.njit(cache=True)
-def _solve_spd(a, b, out, low):  # type: ignore[no-untyped-def]
+def _solve_spd(a, b, out, low):
     """Solve ``a out = b`` by Cholesky; False if ``a`` is not positive definite."""
     m = b.size
     for i in range(m):
@@ -154,7 +154,7 @@ def _solve_spd(a, b, out, low):  # type: ignore[no-untyped-def]
 
 @numba.njit(parallel=True, cache=True)
 def _kernel(counts, sat, rows, shapes, midx, phi, w, loglin, k, has_sig, x0, tol, max_iter,
-            want_err, out_x, out_f, out_conv, out_err):  # type: ignore[no-untyped-def]
+            want_err, out_x, out_f, out_conv, out_err):
     nprob = x0.shape[0]
     kk = k + 1 if has_sig else k
     nq = w.shape[1]
@@ -243,7 +243,7 @@ def num_threads(n: int | None) -> Iterator[None]:
     """Run the compiled fits on ``n`` threads inside the block (None: leave as is)."""
     old = numba.get_num_threads()
     if n:
-        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
     try:
         yield
     finally:

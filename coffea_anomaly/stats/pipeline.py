@@ -27,10 +27,10 @@ from .config import BumpHuntConfig
 from .fit import fit_binned, signal_start
 from .ftest import select_background
 from .io import MjjHistogram, as_mjj_histogram
+from .newton import num_threads
 from .result import BumpHuntResult, CategoryResult, GlobalSignificance
 from .scan import local_p, profile_scan
 from .signal import GaussianSignal, SignalShape, TemplateSignal
-from .newton import num_threads
 from .toys import ToyCategory, ToyResult, global_p_value, gross_vitells, run_toys, upcrossings
 
 __all__ = ["fit_range", "run_bumphunt", "scan_masses"]
@@ -192,7 +192,7 @@ def run_bumphunt(
         shape_best = shapes[best]
         start = np.append(sel.chosen.theta, signal_start(counts, sel.chosen.expected, shape_best))
         fit_best = fit_binned(counts, sel.model, shape_best, mass=float(masses[best]), start=start, check=False)
-        if not fit_best.valid:
+        if not fit_best.valid and not scan.boundary[0, best]:  # a negative yield at mu = 0 is no failure
             warnings.append(f"category {cat.name}: fit at the best mass did not converge ({fit_best.message})")
         bh = None
         if config.bumphunter:

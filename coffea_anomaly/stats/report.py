@@ -103,7 +103,8 @@ def _category_dict(c: CategoryResult, best: int) -> dict[str, Any]:
                       "global_p": c.global_p, "global_z": float(z_from_p(np.array(c.global_p)))},
         "at_best_mass": {"local_z": float(scan.z[0, best]), "signal_yield": float(scan.signal_yield[0, best]),
                          "signal_yield_error": float(scan.signal_error[0, best])},
-        "fit_at_best_mass": None if c.fit_at_best is None else _fit_dict(c.fit_at_best),
+        "fit_at_best_mass": None if c.fit_at_best is None else {
+            **_fit_dict(c.fit_at_best), "negative_yield_at_boundary": bool(scan.boundary[0, best])},
         "bumphunter": None if c.bumphunter is None else {
             "mass_range": list(c.bumphunter.mass_range),
             "first_bin": c.bumphunter.start,
@@ -192,9 +193,11 @@ def result_to_dict(r: BumpHuntResult) -> dict[str, Any]:
             "seed": r.toys.seed,
             "failed_fits": int(r.toys.n_failed.sum()),
             "joint_max_local_z_quantiles": dict(zip(("50%", "84%", "97.5%"),
-                                                    np.quantile(r.toys.joint_z, [0.5, 0.84, 0.975]).tolist())),
+                                                    np.quantile(r.toys.joint_z, [0.5, 0.84, 0.975]).tolist(),
+                                                    strict=True)),
             "fisher_max_local_z_quantiles": dict(zip(("50%", "84%", "97.5%"),
-                                                     np.quantile(r.toys.fisher_z, [0.5, 0.84, 0.975]).tolist())),
+                                                     np.quantile(r.toys.fisher_z, [0.5, 0.84, 0.975]).tolist(),
+                                                     strict=True)),
         },
         "warnings": list(r.warnings),
     }

@@ -15,7 +15,7 @@ from .ftest import ModelSelection
 from .scan import ScanResult
 from .toys import ToyResult
 
-__all__ = ["BumpHuntResult", "CategoryResult", "GlobalSignificance", "SCHEMA"]
+__all__ = ["SCHEMA", "BumpHuntResult", "CategoryResult", "GlobalSignificance"]
 
 SCHEMA = "coffea-anomaly/bumphunt/1"
 

@@ -162,7 +162,7 @@ def minuit_scan(
     n = np.asarray(counts, dtype=float)
     bfit = fit_binned(n, background, start=np.asarray(theta_start, dtype=float), check=False, refine=False)
     out = {key: np.zeros(len(masses)) for key in ("q0", "s", "err", "ok")}
-    for i, (mass, shape) in enumerate(zip(masses, shapes)):
+    for i, (mass, shape) in enumerate(zip(masses, shapes, strict=True)):
         start = np.append(bfit.theta, signal_start(n, bfit.background, shape))
         res = fit_binned(n, background, shape, mass=float(mass), start=start, check=False, refine=False)
         out["s"][i] = res.values[-1]

@@ -187,7 +187,7 @@ def run_toys(
             idx = np.arange(lo, min(lo + chunk, n_toys))
             counts = np.split(toy_counts(expected, seed, idx), splits, axis=1)
             q0 = np.zeros((idx.size, n_cat, len(masses)))
-            for c, (cat, n) in enumerate(zip(categories, counts)):
+            for c, (cat, n) in enumerate(zip(categories, counts, strict=True)):
                 res = profile_scan(n, cat.background, cat.shapes, masses, cat.theta, q0_only=True)
                 q0[:, c] = res.q0
                 failed[idx] += np.count_nonzero(~res.converged, axis=1) + (~res.b_converged)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy.integrate import quad
@@ -41,7 +43,7 @@ def test_dijet_bins_are_integrals_not_centres(edges: np.ndarray) -> None:
     p = (3.0, 10.0, 5.0, 0.1)
     model = DijetFunction(edges, sqrt_s=13000.0, k=4, nodes=3)
     mu = model.expected(model.to_theta(p))
-    exact = np.array([quad(lambda m: dijet_function(m / 13000.0, p), a, b)[0] for a, b in zip(edges[:-1], edges[1:])])
+    exact = np.array([quad(lambda m: dijet_function(m / 13000.0, p), a, b)[0] for a, b in itertools.pairwise(edges)])
     np.testing.assert_allclose(mu, exact, rtol=1e-8)
     centres = dijet_function(0.5 * (edges[1:] + edges[:-1]) / 13000.0, p) * np.diff(edges)
     assert np.max(np.abs(centres / exact - 1)) > 1e-4  # evaluating at centres would be visibly wrong

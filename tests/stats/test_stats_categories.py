@@ -67,7 +67,8 @@ def test_cuts_snap_to_edges_and_select() -> None:
     assert cat.score_ranges == ((2.0, np.inf), (-np.inf, 8.0))
     assert cat.n_events == pytest.approx(counts.sum() / 3 * 8 / 30)
     one_d = make_categories(counts, edges, ("lbkg", "lsig"), cuts=(parse_cut("lbkg>1.5"),), shape=(3,))
-    assert len(one_d) == 3 and one_d[0].score_ranges[0] == (1.5, 2.0)
+    assert len(one_d) == 3
+    assert one_d[0].score_ranges[0] == (1.5, 2.0)
 
 
 def test_category_errors() -> None:

@@ -62,10 +62,14 @@ def test_options_and_summary(single_th1: Path, tmp_path: Path, capsys: pytest.Ca
                                  "--toys", "0", "--selection", "lrt", "--no-plots", "--no-bumphunter"], capsys)
     assert code == 0, stderr
     data = json.loads((out / "bumphunt.json").read_text())
-    assert data["config"]["n_masses"] == 15 and data["config"]["seed"] == 9
-    assert data["config"]["dijet_params"] == [3, 4] and data["config"]["selection"] == "lrt"
-    assert data["plots"] == [] and data["categories"][0]["bumphunter"] is None
-    assert "best mass" in stdout and "Gross-Vitells" in stdout
+    assert data["config"]["n_masses"] == 15
+    assert data["config"]["seed"] == 9
+    assert data["config"]["dijet_params"] == [3, 4]
+    assert data["config"]["selection"] == "lrt"
+    assert data["plots"] == []
+    assert data["categories"][0]["bumphunter"] is None
+    assert "best mass" in stdout
+    assert "Gross-Vitells" in stdout
 
 
 @pytest.mark.parametrize(
@@ -84,7 +88,8 @@ def test_errors_are_one_line(
     args = [a.format(tmp=tmp_path, th1=single_th1) for a in args]
     code, _, stderr = _run(["bumphunt", *args, "--out", str(tmp_path / "o"), "--toys", "0"], capsys)
     assert code == 1
-    assert stderr.startswith("coffea-anomaly: error:") and message in stderr
+    assert stderr.startswith("coffea-anomaly: error:")
+    assert message in stderr
     assert stderr.count("\n") == 1
 
 

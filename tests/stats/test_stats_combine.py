@@ -32,7 +32,8 @@ def test_fisher_known_values() -> None:
     assert float(fisher(np.array([0.01, 0.01]))) == pytest.approx(np.exp(-x / 2) * (1 + x / 2), rel=1e-12)
     assert float(fisher(np.array([1.0, 1.0, 1.0]))) == pytest.approx(1.0)
     rows = fisher(np.array([[0.5, 0.5], [0.01, 0.01]]), axis=1)
-    assert rows.shape == (2,) and rows[1] < rows[0]
+    assert rows.shape == (2,)
+    assert rows[1] < rows[0]
 
 
 def test_chibar2_law() -> None:
@@ -88,7 +89,8 @@ def test_toys_do_not_depend_on_chunks_or_threads(edges: np.ndarray, spectrum: Sp
     np.testing.assert_array_equal(a.joint_z, b.joint_z)
     np.testing.assert_array_equal(a.max_q0, b.max_q0)
     np.testing.assert_array_equal(a.fisher_crossings, b.fisher_crossings)
-    assert a.max_q0.shape == (12, 2) and a.n_failed.sum() == 0
+    assert a.max_q0.shape == (12, 2)
+    assert a.n_failed.sum() == 0
     assert not np.array_equal(a.joint_z, run_toys(cats, masses, 12, seed=5).joint_z)
 
 

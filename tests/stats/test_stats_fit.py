@@ -33,7 +33,8 @@ def test_cost_continues_smoothly_below_zero_expectation() -> None:
     assert t_lo[0] == pytest.approx(t_hi[0], rel=1e-9)
     assert d_lo[0] == pytest.approx(d_hi[0], rel=1e-6)
     t_neg = nll_terms(np.array([-1.0]), n)[0][0]
-    assert np.isfinite(t_neg) and t_neg > t_hi[0]  # a wall, not a hole
+    assert np.isfinite(t_neg)
+    assert t_neg > t_hi[0]
 
 
 def test_gaussian_fractions() -> None:
@@ -79,7 +80,8 @@ def test_gradient_and_hessian_match_finite_differences(edges: np.ndarray, spectr
 def test_fit_recovers_truth_on_expected_counts(edges: np.ndarray, spectrum: Spectrum) -> None:
     mu = spectrum(5e4)
     res = fit_binned(mu, DijetFunction(edges, 13000.0, k=4))
-    assert res.valid and res.accurate
+    assert res.valid
+    assert res.accurate
     assert res.nll == pytest.approx(0.0, abs=1e-6)
     np.testing.assert_allclose(res.expected, mu, rtol=1e-5)  # EDM 1e-5: parameters to ~1e-3 sigma
     p = res.physical()
@@ -97,16 +99,23 @@ def test_hesse_errors_are_the_inverse_hessian(edges: np.ndarray, spectrum: Spect
 
 
 def test_failed_fit_raises_and_keeps_the_result(edges: np.ndarray, spectrum: Spectrum) -> None:
-    # a parabola cannot follow a spectrum falling by five orders of magnitude: it is pushed
-    # against zero expected counts and MIGRAD runs out of calls
-    model = Bernstein(edges, order=2)
+    # an empty window at the signal mass: the yield goes negative until the expected count
+    # in those bins reaches zero, where the cost is a wall and MIGRAD cannot converge
+    model = DijetFunction(edges, 13000.0, k=4)
+    shape = GaussianSignal(0.03).fractions(edges, np.array([3000.0]))[0]
+    n = np.round(spectrum(3000.0))
+    n[np.abs(0.5 * (edges[1:] + edges[:-1]) - 3000.0) < 200.0] = 0.0
     with pytest.raises(FitFailedError) as info:
-        fit_binned(spectrum(2e5), model)
+        fit_binned(n, model, shape, mass=3000.0)
     result = info.value.result
-    assert result is not None and not result.valid
-    assert result.model == "bernstein2" and "call limit" in result.message
-    assert "did not converge" in str(info.value)
-    assert not fit_binned(spectrum(2e5), model, check=False).valid
+    assert result is not None
+    assert not result.valid
+    assert result.model == "dijet4+signal"
+    assert "EDM above maximum" in result.message
+    assert result.signal_yield < 0
+    assert result.expected.min() < 1e-6
+    assert "at m = 3000 GeV did not converge" in str(info.value)
+    assert not fit_binned(n, model, shape, mass=3000.0, check=False).valid
 
 
 def test_signal_fit_yield_and_error(edges: np.ndarray, spectrum: Spectrum) -> None:
@@ -133,7 +142,8 @@ def test_newton_finds_the_minuit_minimum(edges: np.ndarray, spectrum: Spectrum, 
         start = model.start(n)
         b = minimize_batch(n[None], model, start[None])
         sb = minimize_batch(n[None], model, np.append(start, 0.0)[None], shape, errors=True)
-        assert b.converged[0] and sb.converged[0]
+        assert b.converged[0]
+        assert sb.converged[0]
         assert b.nll[0] == pytest.approx(ref_b.nll, abs=2e-5)
         assert sb.nll[0] == pytest.approx(ref_sb.nll, abs=2e-5)
         assert sb.params[0, -1] == pytest.approx(ref_sb.signal_yield, abs=0.02 * ref_sb.signal_error)

@@ -54,7 +54,8 @@ def test_single_th1_needs_no_option(tmp_path: Path) -> None:
     got = read_input(path)
     np.testing.assert_array_equal(got.counts, [2, 0, 1, 0, 0])  # overflow dropped from m_jj
     np.testing.assert_allclose(got.mjj_edges, np.linspace(1000, 2000, 6))
-    assert got.score_edges == () and got.unit_weights
+    assert got.score_edges == ()
+    assert got.unit_weights
 
 
 def test_run_output_root_and_json_agree(run_dir: Path) -> None:
@@ -67,7 +68,8 @@ def test_run_output_root_and_json_agree(run_dir: Path) -> None:
         assert got.counts.shape == (20, 6)  # 4 score bins + both flow bins
         np.testing.assert_allclose(got.counts, expected)
         assert got.score_names == ("score",)
-        assert got.score_edges[0][0] == -np.inf and got.score_edges[0][-1] == np.inf
+        assert got.score_edges[0][0] == -np.inf
+        assert got.score_edges[0][-1] == np.inf
     both = read_input(run_dir / "hists.root", "mjj_score_m", ["qcd", "signal"])
     every = read_input(run_dir / "hists.json", "mjj_score_m", "all")
     np.testing.assert_allclose(both.counts, every.counts)
@@ -84,7 +86,8 @@ def test_hist_objects_and_arrays() -> None:
     got = as_mjj_histogram(h, dataset="signal")
     assert got.counts.sum() == pytest.approx(h[{"dataset": "signal", "label": sum}].values(flow=True)[1:-1].sum())
     arrays = as_mjj_histogram((np.ones(3), np.array([1.0, 2.0, 3.0, 4.0])))
-    assert isinstance(arrays, MjjHistogram) and arrays.mjj_counts.sum() == 3
+    assert isinstance(arrays, MjjHistogram)
+    assert arrays.mjj_counts.sum() == 3
     with pytest.raises(InputDataError, match="several datasets"):
         as_mjj_histogram(h)
 

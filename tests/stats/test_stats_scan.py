@@ -41,7 +41,8 @@ def test_selection_keeps_three_parameters_for_a_three_parameter_truth(edges: np.
     n = np.random.default_rng(4).poisson(mu * 5e4 / mu.sum()).astype(float)
     sel = select_background(n, edges, family="dijet", sizes=(3, 4, 5))
     assert sel.chosen.model == "dijet3"
-    assert len(sel.steps) == 1 and not sel.steps[0].larger_accepted
+    assert len(sel.steps) == 1
+    assert not sel.steps[0].larger_accepted
     assert set(sel.fits) == {"dijet3", "dijet4", "dijet5"}
     assert sel.fits["dijet4"].deviance <= sel.fits["dijet3"].deviance + 1e-6  # nested fits
 
@@ -51,9 +52,11 @@ def test_selection_needs_the_fourth_parameter_when_the_data_do(edges: np.ndarray
     for method in ("ftest", "lrt"):
         sel = select_background(n, edges, family="dijet", sizes=(3, 4, 5), method=method)
         assert sel.chosen.model in ("dijet4", "dijet5")
-        assert sel.steps[0].larger_accepted and sel.steps[0].p_value < 0.05
+        assert sel.steps[0].larger_accepted
+        assert sel.steps[0].p_value < 0.05
     fixed = select_background(n, edges, family="dijet", sizes=(3, 4, 5), method="fixed")
-    assert fixed.chosen.model == "dijet3" and not fixed.steps
+    assert fixed.chosen.model == "dijet3"
+    assert not fixed.steps
 
 
 def test_q0_is_zero_for_a_deficit_and_matches_minuit(edges: np.ndarray, spectrum: Spectrum) -> None:
@@ -64,7 +67,8 @@ def test_q0_is_zero_for_a_deficit_and_matches_minuit(edges: np.ndarray, spectrum
     start = fit_binned(n, model).theta
     fast = profile_scan(n, model, shapes, masses, start)
     ref = minuit_scan(n, model, shapes, masses, start)
-    assert fast.q0[0, 15] == 0.0 and fast.signal_yield[0, 15] < 0  # a deficit is no excess
+    assert fast.q0[0, 15] == 0.0
+    assert fast.signal_yield[0, 15] < 0
     assert fast.n_failed == 0
     ok = ref.converged[0]
     assert ok.mean() > 0.8
