@@ -18,7 +18,15 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["CENTER_CODES", "FLIP_CODES", "gaussian_blur", "gaussian_weights", "pixelise_jets"]
+__all__ = [
+    "CENTER_CODES",
+    "FLIP_CODES",
+    "gaussian_blur",
+    "gaussian_weights",
+    "normalise",
+    "pixelise_jets",
+    "remap_power",
+]
 
 CENTER_CODES = {"centroid": 0, "leading": 1, "jet_axis": 2}
 FLIP_CODES = {"none": 0, "hardest": 1, "half": 2}
@@ -186,3 +194,27 @@ def gaussian_blur(images: np.ndarray, weights: np.ndarray) -> np.ndarray:
                     for dj in range(max(-r, -j), min(r, w - 1 - j) + 1):
                         out[k, i + di, j + dj] += wv * weights[dj + r]
     return out
+
+
+@numba.njit(cache=True)
+def remap_power(images: np.ndarray, power: float) -> None:
+    """Pixel-wise pT → pT^power in place (zero pixels stay zero and are skipped)."""
+    flat = images.reshape(-1)
+    for i in range(flat.size):
+        if flat[i] != 0.0:
+            flat[i] = flat[i] ** power
+
+
+@numba.njit(cache=True)
+def normalise(images: np.ndarray) -> None:
+    """Divide every image of a stack (n, h, w) by its pixel sum, in place (all-zero: kept)."""
+    n = images.shape[0]
+    flat = images.reshape(n, -1)
+    for k in range(n):
+        total = 0.0
+        for v in flat[k]:
+            total += v
+        if total > 0.0:
+            scale = 1.0 / total
+            for i in range(flat.shape[1]):
+                flat[k, i] *= scale

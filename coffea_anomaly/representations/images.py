@@ -24,7 +24,9 @@ from ._image_kernel import (
     FLIP_CODES,
     gaussian_blur,
     gaussian_weights,
+    normalise,
     pixelise_jets,
+    remap_power,
 )
 from .image_config import QUADRANT_SIGNS, ImageConfig
 
@@ -126,12 +128,11 @@ def finish_images(images: np.ndarray, config: ImageConfig) -> np.ndarray:
     zero padding, in that order. Modifies and returns ``images`` (or a padded copy).
     """
     if config.pt_power != 1.0:
-        np.power(images, config.pt_power, out=images)
+        remap_power(images, float(config.pt_power))
     if config.gaussian_sigma > 0:
         images = gaussian_blur(images, gaussian_weights(config.gaussian_sigma))
     if config.normalize:
-        total = images.sum(axis=(1, 2), dtype=np.float64, keepdims=True)
-        np.divide(images, total, out=images, where=total > 0)
+        normalise(images)
     if config.pad_to is not None and config.pad_to > config.npix:
         extra = config.pad_to - config.npix
         before = extra // 2
