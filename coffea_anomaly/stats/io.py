@@ -99,6 +99,9 @@ def _is_mjj(axis: Any) -> bool:
 def _select_categories(h: Any, dataset: Sequence[str] | str | None, what: str) -> Any:
     import hist
 
+    if dataset and "dataset" not in [a.name for a in h.axes]:
+        raise InputDataError(f"{what} has no dataset axis, but dataset {dataset!r} was asked for")
+
     for axis in list(h.axes):
         if not isinstance(axis, (hist.axis.StrCategory, hist.axis.IntCategory)):
             continue

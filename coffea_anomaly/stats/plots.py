@@ -89,7 +89,7 @@ def plot_pvalue_scan(result: BumpHuntResult, path: Path) -> Path:
     lowest = min(float(np.min(ndtr(-result.joint_z))), float(np.min(ndtr(-result.fisher_z))),
                  *(float(np.min(c.scan.p_local[0])) for c in result.categories))
     ax.set_yscale("log")
-    ax.set_ylim(max(min(lowest * 0.3, 1e-7), 1e-16), 1.0)
+    ax.set_ylim(max(min(lowest * 0.3, 1e-7), 1e-30), 1.0)
     for z in range(1, 6):
         p = float(ndtr(-z))
         ax.axhline(p, color="red", ls=":", lw=0.8)
@@ -124,7 +124,7 @@ def plot_categories(result: BumpHuntResult, path: Path) -> Path:
             continue
         c = cats[i]
         _draw_fit(ax, pull_ax, c, result.best_mass, legend=False)
-        z = max(float(z_from_p(np.array(c.scan.p_local[0, best]))), 0.0)
+        z = max(float(z_from_p(np.array(c.scan.p_local[0, best]))), 0.0) + 0.0  # no "-0.0"
         ax.set_title(f"{c.category.name}: Z = {z:.1f} at {result.best_mass:.0f} GeV", fontsize="small")
         ax.tick_params(labelsize="x-small")
         pull_ax.tick_params(labelsize="x-small")

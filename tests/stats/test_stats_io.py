@@ -90,6 +90,8 @@ def test_hist_objects_and_arrays() -> None:
     assert arrays.mjj_counts.sum() == 3
     with pytest.raises(InputDataError, match="several datasets"):
         as_mjj_histogram(h)
+    with pytest.raises(InputDataError, match="no dataset axis"):
+        as_mjj_histogram(h[{"dataset": sum}], dataset="qcd")
 
 
 @pytest.mark.parametrize(
