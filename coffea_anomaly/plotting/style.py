@@ -18,11 +18,12 @@ def use_style() -> None:
     mplhep.style.use("CMS")
 
 
-def label(ax: Any, text: str = "Simulation", rlabel: str | None = None) -> None:
-    """Experiment-style label: 'coffea-anomaly <text>' on the left, rlabel on the right."""
+def label(ax: Any, text: str = "", rlabel: str | None = None, data: bool = False) -> None:
+    """Experiment-style label: 'coffea-anomaly Simulation <text>' (or '... <text>' for
+    ``data=True``) on the left, ``rlabel`` on the right."""
     import mplhep
 
-    mplhep.label.exp_label(exp="coffea-anomaly", text=text, rlabel=rlabel or "", ax=ax, loc=0)
+    mplhep.label.exp_label(exp="coffea-anomaly", text=text, data=data, rlabel=rlabel or "", ax=ax, loc=0)
 
 
 def new_figure(**kwargs: Any) -> tuple[Any, Any]:
