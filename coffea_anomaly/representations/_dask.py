@@ -19,7 +19,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-__all__ = ["any_dask", "is_dask", "map_eager", "to_awkward"]
+__all__ = ["any_dask", "apply", "is_dask", "map_eager", "to_awkward"]
 
 
 def is_dask(array: Any) -> bool:
@@ -84,3 +84,10 @@ def map_eager(fn: Callable[..., Any], *arrays: Any, label: str, **kwargs: Any) -
     import dask_awkward as dak
 
     return dak.map_partitions(_PartitionCall(fn, kwargs), *arrays, label=label)
+
+
+def apply(fn: Callable[..., Any], *arrays: Any, label: str, **kwargs: Any) -> Any:
+    """``fn(*arrays, **kwargs)`` for eager arrays, :func:`map_eager` for dask-awkward ones."""
+    if any_dask(*arrays):
+        return map_eager(fn, *arrays, label=label, **kwargs)
+    return fn(*arrays, **kwargs)

@@ -37,6 +37,17 @@ def _wrap(dphi: float) -> float:
     return (dphi + math.pi) % (2.0 * math.pi) - math.pi
 
 
+@numba.njit(cache=True, inline="always")
+def _weighted_mean(w: np.ndarray, xs: np.ndarray, ys: np.ndarray, sw: float) -> tuple[float, float]:
+    """pT-weighted mean of the first len(w) points (xs, ys); sw = sum(w) > 0."""
+    mx = 0.0
+    my = 0.0
+    for i in range(len(w)):
+        mx += w[i] * xs[i]
+        my += w[i] * ys[i]
+    return mx / sw, my / sw
+
+
 @numba.njit(cache=True)
 def pixelise_jets(
     offsets: np.ndarray,
@@ -82,13 +93,7 @@ def pixelise_jets(
             sw += pt[a + i]
         # centre
         if center == 0 and sw > 0.0:
-            cx = 0.0
-            cy = 0.0
-            for i in range(n):
-                cx += pt[a + i] * xs[i]
-                cy += pt[a + i] * ys[i]
-            cx /= sw
-            cy /= sw
+            cx, cy = _weighted_mean(pt[a : a + n], xs, ys, sw)
         elif center == 2:
             cx = jet_eta[j]
             cy = _wrap(jet_phi[j] - phi0)
@@ -100,13 +105,7 @@ def pixelise_jets(
             ys[i] -= cy
         # rotate the principal axis to +y
         if rotate and sw > 0.0:
-            mx = 0.0
-            my = 0.0
-            for i in range(n):
-                mx += pt[a + i] * xs[i]
-                my += pt[a + i] * ys[i]
-            mx /= sw
-            my /= sw
+            mx, my = _weighted_mean(pt[a : a + n], xs, ys, sw)
             cxx = 0.0
             cyy = 0.0
             cxy = 0.0

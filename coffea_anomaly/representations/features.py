@@ -15,7 +15,7 @@ import awkward as ak
 import numpy as np
 
 from ..errors import InputDataError
-from ._dask import any_dask, map_eager
+from ._dask import apply
 from ._flat import (
     FlatConstituents,
     check_aligned,
@@ -84,9 +84,7 @@ def jet_features(jets: Any, constituents: Any, config: FeatureConfig | None = No
     """
     config = config or FeatureConfig()
     parts = _columns(jets, constituents, config)
-    if any_dask(*parts):
-        return map_eager(_jet_features_eager, *parts, label="jet-features", config=config)
-    return _jet_features_eager(*parts, config=config)
+    return apply(_jet_features_eager, *parts, label="jet-features", config=config)
 
 
 def _jet_features_eager(constituents: ak.Array, jets: ak.Array, config: FeatureConfig) -> ak.Array:
@@ -162,9 +160,7 @@ def dijet_features_from_jets(
     """Like :func:`dijet_features`, from events × jets and their constituents."""
     config = config or FeatureConfig()
     parts = _columns(jets, constituents, config)
-    if any_dask(*parts):
-        return map_eager(_dijet_eager, *parts, label="dijet-features", config=config)
-    return _dijet_eager(*parts, config=config)
+    return apply(_dijet_eager, *parts, label="dijet-features", config=config)
 
 
 def _dijet_eager(constituents: ak.Array, jets: ak.Array, config: FeatureConfig) -> ak.Array:
@@ -205,9 +201,7 @@ def feature_matrix(features: Any, names: tuple[str, ...] | list[str]) -> Any:
         features: output of :func:`jet_features` (flat or events × jets).
         names: feature names, in column order.
     """
-    if any_dask(features):
-        return map_eager(_feature_matrix, features, label="feature-matrix", names=tuple(names))
-    return _feature_matrix(features, names=tuple(names))
+    return apply(_feature_matrix, features, label="feature-matrix", names=tuple(names))
 
 
 def _feature_matrix(features: ak.Array, names: tuple[str, ...]) -> np.ndarray:
@@ -226,10 +220,7 @@ def dijet_matrix(dijet: Any, config: FeatureConfig | None = None) -> Any:
     Columns: ``config.features`` of the first jet, of the second, then
     ``config.event_features``. Events without two jets (``None``) are left out.
     """
-    config = config or FeatureConfig()
-    if any_dask(dijet):
-        return map_eager(_dijet_matrix, dijet, label="dijet-matrix", config=config)
-    return _dijet_matrix(dijet, config=config)
+    return apply(_dijet_matrix, dijet, label="dijet-matrix", config=config or FeatureConfig())
 
 
 def _dijet_matrix(dijet: ak.Array, config: FeatureConfig) -> np.ndarray:

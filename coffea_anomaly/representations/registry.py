@@ -30,7 +30,7 @@ import numpy as np
 
 from ..config import config_from_dict
 from ..errors import ConfigError, InputDataError
-from ._dask import any_dask, map_eager
+from ._dask import any_dask, apply
 from .constituent_arrays import ConstituentConfig, constituent_arrays
 from .feature_config import FeatureConfig
 from .features import _columns, _dijet_eager, _dijet_matrix, feature_matrix, jet_features
@@ -134,9 +134,7 @@ def _build_jet_features(config: FeatureConfig, jets: Any, constituents: Any) -> 
 @register("dijet_features", FeatureConfig)
 def _build_dijet_features(config: FeatureConfig, jets: Any, constituents: Any) -> Any:
     parts = _columns(jets, constituents, config)
-    if any_dask(*parts):
-        return map_eager(_dijet_rows, *parts, label="dijet-input", config=config)
-    return _as_float32(_dijet_rows(*parts, config=config))
+    return _as_float32(apply(_dijet_rows, *parts, label="dijet-input", config=config))
 
 
 def _dijet_rows(constituents: ak.Array, jets: ak.Array, config: FeatureConfig) -> np.ndarray:
