@@ -98,3 +98,11 @@ def test_default_configs_round_trip_through_json(kind):
     cls = config_class(kind)
     text = json.dumps(config_to_dict(cls()))
     assert config_from_dict(cls, json.loads(text)) == cls()
+
+
+@pytest.mark.parametrize("kind", ["jet_image", "constituents", "jet_features", "dijet_features"])
+def test_an_empty_chunk_gives_an_empty_input(backend, nested, kind):
+    jets, constituents = nested
+    x = backend.numpy(build_input(kind, {}, backend(jets[:0]), backend(constituents[:0])))
+    assert x.shape[0] == 0
+    assert x.dtype == np.float32
