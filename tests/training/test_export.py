@@ -20,6 +20,7 @@ from coffea_anomaly.training.export import (  # noqa: E402
     PARITY_RTOL,
     check_parity,
     export_onnx,
+    parity_error,
     to_onnx,
 )
 from coffea_anomaly.training.models import DenseAutoencoder, ImageCNNAutoencoder  # noqa: E402
@@ -138,3 +139,13 @@ def test_parity_check_catches_a_graph_that_differs_from_torch() -> None:
         model.std.mul_(1.001)  # torch changes after export: the graph is stale
     with pytest.raises(ExportError, match="differ"):
         check_parity(model, proto, _features(8, seed=3))
+
+
+def test_parity_error_is_relative_with_the_median_score_as_floor() -> None:
+    want = np.array([1e-7, 1e-5, 2e-5, 4e-5])  # median 1.5e-5
+    # above the median: plain relative difference
+    assert parity_error(want * [1, 1, 1, 1 + 2e-6], want) == pytest.approx(2e-6)
+    # far below the median: an absolute 1.5e-12 counts as 1e-7 of the median, not 1.5e-5
+    assert parity_error(want + [1.5e-12, 0, 0, 0], want) == pytest.approx(1e-7)
+    assert parity_error(want + [1.5e-12, 0, 0, 0], want, floor=0.0) == pytest.approx(1.5e-5)
+
