@@ -20,7 +20,8 @@ __all__ = ["command"]
               help="Keep only truth-matched signal fat jets (FatJet_truthMatch == 1).")  # fmt: skip
 @click.option("--max-items", type=int, default=0, help="At most this many jets/events per sample (0 = all).")
 @click.option("--weighted", is_flag=True, help="Weight items by genWeight.")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--progress/--quiet", default=None,
+              help="Force progress bars on stderr, or none (default: when stderr is a terminal).")  # fmt: skip
 def command(
     model: str,
     signal: str,
@@ -31,7 +32,7 @@ def command(
     signal_truth_match: bool,
     max_items: int,
     weighted: bool,
-    quiet: bool,
+    progress: bool | None,
 ) -> None:
     """Score a signal and a background sample with MODEL, print the AUC and write a ROC plot.
 
@@ -49,7 +50,7 @@ def command(
         SampleSpec(signal, sig_sel, max_items, "signal", weighted),
         SampleSpec(background, bkg_sel, max_items, "background", weighted),
         out=out,
-        progress=False if quiet else None,
+        progress=progress,
     )
     click.echo(f"signal: {result.n_signal} items, background: {result.n_background} items")
     click.echo(f"AUC = {result.auc:.4f}")

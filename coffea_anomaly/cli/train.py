@@ -39,7 +39,8 @@ def _config_file(config: str) -> Path:
               help="Independent background sample for the card's metrics and quantiles.")  # fmt: skip
 @click.option("--signal", "signals", multiple=True,
               help="Signal sample(s) for the AUC at export, replacing the config's in order.")  # fmt: skip
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--progress/--quiet", default=None,
+              help="Force progress bars on stderr, or none (default: when stderr is a terminal).")  # fmt: skip
 def command(
     config: str,
     out: str,
@@ -52,7 +53,7 @@ def command(
     max_items: int | None,
     test_sample: str | None,
     signals: tuple[str, ...],
-    quiet: bool,
+    progress: bool | None,
 ) -> None:
     """Train the model described by CONFIG (a YAML file or a shipped config name) on its
     background sample and export it to ONNX with its model card."""
@@ -79,7 +80,7 @@ def command(
         base = test if test is not None else dataclasses.replace(train, max_items=0)
         test = dataclasses.replace(base, path=test_sample)
     cfg = dataclasses.replace(cfg, train=train, test=test, signals=sigs)
-    report = train_from_config(cfg, out, progress=None if not quiet else False,
+    report = train_from_config(cfg, out, progress=progress,
                                config_source=str(path))  # fmt: skip
     t = report.card.training
     click.echo(f"wrote {report.path} ({report.path.stat().st_size / 1024:.0f} kB)")
