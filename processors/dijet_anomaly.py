@@ -8,7 +8,6 @@ from typing import Any
 
 import awkward as ak
 import hist
-import numpy as np
 from coffea import processor
 
 from coffea_anomaly.histograms import dataset_axis, is_dask, make_hist, mass_axis, mjj_axis, score_axis
@@ -18,6 +17,10 @@ from .common import count, dataset_name, event_weight, load_models, model_scores
 from .selection import DijetSelection
 
 __all__ = ["DijetAnomalyProcessor"]
+
+#: score bins of the 2-D QUAK-space projections and of the m_jj x score1 x score2 histograms
+QUAK_BINS = 50
+MJJ_QUAK_BINS = 25
 
 #: truth labels: -1 unknown (data, or a sample without truth), 0 background, 1 signal
 LABELS = [-1, 0, 1]
@@ -37,8 +40,8 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
       of the model card), so selections and uniformly populated categories can be formed
       after the job;
     * ``quak_<S1>__<S2>``: 2-D projections of the N-dim loss (QUAK) space;
-    * ``mjj_quak_<S1>__<S2>``: m_jj × S1 × S2 with coarser (2 %) quantile binning, for
-      2-D categories;
+    * ``mjj_quak_<S1>__<S2>``: m_jj × S1 × S2 with coarser quantile binning (at most 25
+      bins per score), for 2-D categories;
     * ``jet_masses``: m_J1 × m_J2 (heavier jet first).
 
     Args:
@@ -60,13 +63,11 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         self.selection = selection or DijetSelection()
         self.mjj_range = mjj_range
 
-    def _score_axis(self, model: Any, score: str, name: str, step: int = 1) -> Any:
+    def _score_axis(self, model: Any, score: str, name: str, max_bins: int | None = None) -> Any:
         quant = (model.card.background_quantiles or {}).get(score)
         if quant:
-            q = np.asarray(quant["q"])[::step]
-            v = np.asarray(quant["value"])[::step]
-            return score_axis(name, quantiles=q, values=v)
-        return score_axis(name, bins=280 // (4 * step) if step > 1 else 280)
+            return score_axis(name, quantiles=quant["q"], values=quant["value"], max_bins=max_bins)
+        return score_axis(name, max_bins=max_bins)
 
     def process(self, events: Any) -> dict[str, Any]:
         dataset = dataset_name(events)
@@ -124,12 +125,12 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
             hists[f"mjj_score_{key}"] = hs
         for a, b in itertools.combinations(scores, 2):
             (ma, sa), (mb, sb) = score_axes[a], score_axes[b]
-            hq = make_hist(dataset_axis(), self._score_axis(ma, sa, "score1", 5), self._score_axis(mb, sb, "score2", 5),
+            hq = make_hist(dataset_axis(), self._score_axis(ma, sa, "score1", QUAK_BINS), self._score_axis(mb, sb, "score2", QUAK_BINS),
                            _label_axis(), dask=dask, name=f"quak_{a}__{b}")
             hq.fill(dataset=dataset, score1=scores[a], score2=scores[b], label=label, weight=weight)
             hists[f"quak_{a}__{b}"] = hq
-            h3 = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), self._score_axis(ma, sa, "score1", 20),
-                           self._score_axis(mb, sb, "score2", 20), dask=dask, name=f"mjj_quak_{a}__{b}")
+            h3 = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), self._score_axis(ma, sa, "score1", MJJ_QUAK_BINS),
+                           self._score_axis(mb, sb, "score2", MJJ_QUAK_BINS), dask=dask, name=f"mjj_quak_{a}__{b}")
             h3.fill(dataset=dataset, mjj=mjj, score1=scores[a], score2=scores[b], weight=weight)
             hists[f"mjj_quak_{a}__{b}"] = h3
         return {"hists": hists, "cutflow": {dataset: cutflow}}

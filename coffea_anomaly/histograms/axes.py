@@ -56,6 +56,7 @@ def score_axis(
     *,
     quantiles: Sequence[float] | None = None,
     values: Sequence[float] | None = None,
+    max_bins: int | None = None,
     lo: float = 1e-7,
     hi: float = 1.0,
     bins: int = 280,
@@ -64,10 +65,17 @@ def score_axis(
     """An anomaly-score axis.
 
     With a background quantile table (``quantiles``, ``values``) the edges are the
-    quantile values (flow bins keep what lies outside); otherwise a log-spaced regular
-    axis from ``lo`` to ``hi`` with ``bins`` bins (40 per decade by default).
+    quantile values (flow bins keep what lies outside); with ``max_bins`` an evenly spread
+    subset of them, always keeping the first and last. Without a table: a log-spaced
+    regular axis from ``lo`` to ``hi`` with ``bins`` bins (40 per decade by default), or
+    ``max_bins`` bins.
     """
     label = label or f"{name} (anomaly score)"
     if quantiles is not None and values is not None and len(values) >= 2:
-        return hist.axis.Variable(quantile_edges(quantiles, values), name=name, label=label)
-    return hist.axis.Regular(bins, lo, hi, transform=hist.axis.transform.log, name=name, label=label)
+        edges = quantile_edges(quantiles, values)
+        if max_bins is not None and edges.size > max_bins + 1:
+            keep = np.unique(np.round(np.linspace(0, edges.size - 1, max_bins + 1)).astype(int))
+            edges = edges[keep]
+        return hist.axis.Variable(edges, name=name, label=label)
+    n = bins if max_bins is None else min(bins, max_bins)
+    return hist.axis.Regular(n, lo, hi, transform=hist.axis.transform.log, name=name, label=label)

@@ -15,8 +15,17 @@ from ..errors import InputDataError
 
 __all__ = ["DEFAULT_QUANTILES", "roc_auc", "roc_curve", "score_quantiles"]
 
-#: background score quantiles stored in every model card
-DEFAULT_QUANTILES: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999)
+def _quantile_grid() -> tuple[float, ...]:
+    """0..0.9 in steps of 0.02, 0.9..0.99 in 0.002, 0.99..0.999 in 0.0002, then 0.9995, 0.9999
+    and 1: the processors use these values as score-axis edges, so every 'least
+    background-like x %' slice down to 0.01 % is a sum of whole bins."""
+    parts = [np.linspace(0.0, 0.9, 46), np.linspace(0.9, 0.99, 46), np.linspace(0.99, 0.999, 46),
+             np.array([0.9995, 0.9999, 1.0])]
+    return tuple(float(round(v, 6)) for v in np.unique(np.concatenate(parts)))
+
+
+#: background score quantiles stored in every model card (fine: they become histogram edges)
+DEFAULT_QUANTILES: tuple[float, ...] = _quantile_grid()
 
 
 def _as_scores(values: ArrayLike, what: str) -> NDArray[np.float64]:

@@ -46,3 +46,14 @@ def test_make_hist_dask_flavour() -> None:
     h = make_hist(score_axis(), dask=True)
     assert isinstance(h, hda.Hist)
     assert isinstance(make_hist(score_axis()), hist.Hist)
+
+
+def test_score_axis_max_bins_keeps_ends_and_subset_of_quantile_edges() -> None:
+    q = np.linspace(0, 1, 101)
+    v = q**2
+    ax = score_axis(quantiles=q, values=v, max_bins=10)
+    assert len(ax) == 10
+    assert ax.edges[0] == 0.0 and ax.edges[-1] == 1.0
+    assert set(ax.edges) <= set(v)
+    assert len(score_axis(quantiles=q, values=v, max_bins=500)) == 100
+    assert len(score_axis(max_bins=25)) == 25
