@@ -70,13 +70,17 @@ def _from_plain(tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
+        error: Exception | None = None
         for a in args:
             if a is type(None):
                 continue
             try:
                 return _from_plain(a, value)
-            except (TypeError, ValueError, ConfigError):
-                continue
+            except (TypeError, ValueError, ConfigError) as err:
+                error = err
+        if error is not None and isinstance(value, dict):
+            # a mapping meant for a nested config that does not fit it: say so
+            raise error
         return value
     if dataclasses.is_dataclass(tp) and isinstance(value, dict):
         return config_from_dict(tp, value)
