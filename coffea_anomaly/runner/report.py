@@ -10,9 +10,27 @@ import numpy as np
 
 from ..histograms.metrics import auc_from_counts, jensen_shannon, tail_slice_start
 
-__all__ = ["background_dataset", "jet_metrics", "plot_dijet", "plot_jet"]
+__all__ = ["background_dataset", "jet_metrics", "plot_dijet", "plot_jet", "slice_start"]
 
 SLICES = (0.5, 0.1, 0.01)
+
+
+def slice_start(edges: np.ndarray, counts: np.ndarray, frac: float, quantiles: dict[str, Any] | None) -> int:
+    """Flow-inclusive index of the first score bin of the 'least background-like ``frac``'.
+
+    With the model card's background quantile table the threshold is fixed at training:
+    score > q(1 - frac) of the training background, an edge of the axis. Without it the
+    smallest upper tail of ``counts`` holding ``frac`` is used.
+    """
+    if quantiles:
+        threshold = float(np.interp(1.0 - frac, quantiles["q"], quantiles["value"]))
+        return int(np.searchsorted(edges, threshold - 1e-12 * abs(threshold), side="left")) + 1
+    return tail_slice_start(counts, frac)
+
+
+def _fraction(counts: np.ndarray, start: int) -> float:
+    total = counts.sum()
+    return float(counts[start:].sum() / total) if total > 0 else float("nan")
 
 
 def background_dataset(datasets: list[str], metadata: dict[str, dict[str, Any]]) -> str | None:
@@ -30,9 +48,13 @@ def _score_counts(h: hist.Hist, ds: str) -> np.ndarray:
     return h[{"dataset": ds}].values(flow=True)
 
 
-def jet_metrics(hists: dict[str, hist.Hist], background: str | None) -> dict[str, Any]:
-    """Per model score: AUC of every dataset against the background, and mass sculpting
-    (JSD of the background mass shape in the least background-like slices vs all)."""
+def jet_metrics(hists: dict[str, hist.Hist], background: str | None,
+                quantiles: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Per model score: AUC of every dataset against the background, and mass sculpting:
+    JSD of the background mass shape in the least background-like slices (thresholds from
+    the model card's training quantiles, ``quantiles[score key]``) vs all, and the fraction
+    of the background each slice keeps."""
+    quantiles = quantiles or {}
     out: dict[str, Any] = {}
     for name, h in hists.items():
         if not name.startswith("score_") or background is None:
@@ -50,17 +72,21 @@ def jet_metrics(hists: dict[str, hist.Hist], background: str | None) -> dict[str
         if hm is not None and background in list(hm.axes["dataset"]):
             m2 = hm[{"dataset": background}].values(flow=True)  # mass × score (with flow)
             all_mass = m2.sum(axis=1)
+            edges = hm.axes["score"].edges
             sculpt = {}
             for frac in SLICES:
-                start = tail_slice_start(m2.sum(axis=0), frac)
+                start = slice_start(edges, m2.sum(axis=0), frac, quantiles.get(key))
                 sculpt[f"jsd_top_{frac:g}"] = jensen_shannon(m2[:, start:].sum(axis=1), all_mass)
+                sculpt[f"kept_top_{frac:g}"] = _fraction(m2.sum(axis=0), start)
             res["sculpting_" + background] = sculpt
         out[key] = res
     return out
 
 
-def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path) -> list[Path]:
+def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path,
+             quantiles: dict[str, Any] | None = None) -> list[Path]:
     """Score distributions per dataset, and the background mass in score slices."""
+    quantiles = quantiles or {}
     from ..plotting.style import label, new_figure, save
 
     paths = []
@@ -89,11 +115,13 @@ def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path)
         edges = hb.axes["mass"].edges
         total = hb.values(flow=True).sum(axis=1)[1:-1]
         ax.stairs(total / max(total.sum(), 1e-300), edges, label=f"{background}: all")
+        score_edges = hb.axes["score"].edges
         for frac in SLICES:
-            start = tail_slice_start(counts, frac)
+            start = slice_start(score_edges, counts, frac, quantiles.get(key))
             part = hb.values(flow=True)[1:-1, start:].sum(axis=1)
             if part.sum() > 0:
-                ax.stairs(part / part.sum(), edges, label=f"least bkg-like {100 * frac:g}%")
+                ax.stairs(part / part.sum(), edges,
+                          label=f"least bkg-like {100 * frac:g}% (keeps {100 * _fraction(counts, start):.2g}%)")
         ax.set_xlabel(r"$m_{J}$ [GeV]")
         ax.set_ylabel("normalised")
         ax.legend(fontsize="small")
@@ -102,8 +130,10 @@ def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path)
     return paths
 
 
-def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path) -> list[Path]:
-    """m_jj per dataset (log scale), with the least background-like 10 % and 1 % per score."""
+def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, Any] | None = None) -> list[Path]:
+    """m_jj per dataset (log scale), with the least background-like 10 % and 1 % per score
+    (thresholds from the model card's training-background quantiles when it has them)."""
+    quantiles = quantiles or {}
     from ..plotting.style import label, new_figure, save
 
     paths = []
@@ -131,9 +161,11 @@ def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path) -> list[Path]:
                 continue
             edges = hd.axes["mjj"].edges
             ax.stairs(vals[1:-1].sum(axis=1), edges, label=f"{ds}: all")
+            score_counts = vals.sum(axis=0)
             for frac in (0.1, 0.01):
-                start = tail_slice_start(vals.sum(axis=0), frac)
-                ax.stairs(vals[1:-1, start:].sum(axis=1), edges, label=f"{ds}: top {100 * frac:g}% score")
+                start = slice_start(hd.axes["score"].edges, score_counts, frac, quantiles.get(key))
+                ax.stairs(vals[1:-1, start:].sum(axis=1), edges,
+                          label=f"{ds}: score > bkg q{100 * (1 - frac):g} (keeps {100 * _fraction(score_counts, start):.2g}%)")
         ax.set_yscale("log")
         ax.set_xlabel(r"$m_{JJ}$ [GeV]")
         ax.set_ylabel("events")

@@ -89,15 +89,28 @@ def run_analysis(
     files = write_hists(output["hists"], out) if output["hists"] else {}
     metadata = {ds: spec["metadata"] for ds, spec in fileset.items()}
     background = background_dataset(list(fileset), metadata)
+    quantiles = _score_quantiles(proc)
     if cfg.processor == "jet":
-        summary["metrics"] = jet_metrics(output["hists"], background)
+        summary["metrics"] = jet_metrics(output["hists"], background, quantiles)
     summary["background_dataset"] = background
     if cfg.plots and output["hists"]:
-        plots = (plot_jet(output["hists"], background, out / "plots") if cfg.processor == "jet"
-                 else plot_dijet(output["hists"], out / "plots"))
+        plots = (plot_jet(output["hists"], background, out / "plots", quantiles) if cfg.processor == "jet"
+                 else plot_dijet(output["hists"], out / "plots", quantiles))
         summary["plots"] = [str(p.relative_to(out)) for p in plots]
     files["summary"] = write_json(summary, out / "summary.json")
     return RunResult(output=output, summary=summary, out_dir=out, files=files)
+
+
+def _score_quantiles(proc: Any) -> dict[str, Any]:
+    """Training-background quantile table per histogram score key ("<model>[.<score>]")."""
+    out: dict[str, Any] = {}
+    for name, model in proc.models.items():
+        names = list(model.card.score_names)
+        for s in names:
+            table = (model.card.background_quantiles or {}).get(s)
+            if table:
+                out[name if len(names) == 1 else f"{name}.{s}"] = table
+    return out
 
 
 def _summary(cfg: RunConfig, fileset: dict[str, Any], checks: dict[str, Any], output: dict[str, Any],
