@@ -1,7 +1,7 @@
 """The demo: the whole chain on the embedded default samples, in a few minutes on 2 cores.
 
 1. generate (or reuse, cached under ``data/demo/``) small Pythia samples: QCD and top jets
-   (14 TeV, 550-650 GeV) and emulated dijet "data" (unweighted QCD dijets with a 2 % W' -> XY
+   (14 TeV, 550-650 GeV) and emulated dijet "data" (unweighted QCD dijets with a 5 % W' -> XY
    signal injected, per-event truth label);
 2. run both processors with the shipped models on a Dask LocalCluster of worker processes;
 3. run the bump hunt on the dijet m_jj histograms, in categories of the dijet model's score;
@@ -22,7 +22,7 @@ __all__ = ["DEMO_SAMPLES", "DemoResult", "run_demo"]
 DEMO_SAMPLES: dict[str, tuple[str, int, int, dict[str, Any], str]] = {
     "qcd_jets": ("qcd_jets", 1500, 101, {}, "background"),
     "top_jets": ("top_jets", 500, 102, {}, "signal"),
-    "dijet_data": ("mixed", 3000, 103, {"background.bias_power": 0.0, "signal_fraction": 0.02}, "data"),
+    "dijet_data": ("mixed", 3000, 103, {"background.bias_power": 0.0, "signal_fraction": 0.05}, "data"),
 }
 
 
