@@ -23,7 +23,7 @@ from ..config import config_from_dict, config_to_dict
 from ..errors import ConfigError
 from .data import Inputs, load_inputs
 from .export import check_parity, save_onnx, to_onnx
-from .loop import FitResult, fit, predict_scores
+from .loop import FitResult, fit, predict_scores, seed_everything
 from .metrics import DEFAULT_QUANTILES, roc_auc, score_quantiles
 from .models import Autoencoder, DenseAutoencoder, build_model
 from .settings import RepresentationChoice, TrainingConfig
@@ -122,6 +122,7 @@ def _read(cfg: TrainingConfig, rep: RepresentationChoice, progress: bool | None)
 
 
 def _build(cfg: TrainingConfig, data: _Samples) -> Autoencoder:
+    seed_everything(cfg.loop.seed)  # the initial weights depend on the seed alone
     model = build_model(cfg.model.kind, cfg.model.params)
     item_shape = tuple(data.bkg.x.shape[1:])
     if tuple(model.item_shape) != item_shape:

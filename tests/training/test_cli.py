@@ -113,9 +113,9 @@ def test_evaluate_prints_the_auc_of_the_onnx_scores_and_plots_the_roc(trained, g
     assert auc == pytest.approx(roc_auc(scores["top_jets"], scores["qcd_jets"]), abs=1e-4)
 
 
-def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) -> None:
+def _dijet_config(generated: dict[str, Path]) -> dict:
     sel = {"pt_min": 300.0, "eta_max": 2.5}
-    cfg = {
+    return {
         "name": "tiny_dijet_ae", "level": "event",
         "model": {"kind": "dense_ae", "params": {"n_features": 12, "hidden": [8], "latent": 3}},
         "representation": {"kind": "dijet_features", "config": {"features": QUAK}},
@@ -123,7 +123,11 @@ def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) 
         "signals": [{"path": str(generated["wprime_xy"]), "label": "wprime", "selection": sel}],
         "loop": {"epochs": 3, "batch_size": 16},
     }  # fmt: skip
-    (tmp_path / "d.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) -> None:
+    sel = {"pt_min": 300.0, "eta_max": 2.5}
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump(_dijet_config(generated)))
     out = tmp_path / "d.onnx"
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "d.yaml"), "--out", str(out), "--quiet",
                                       "--test", str(generated["qcd_dijet"])])  # fmt: skip
@@ -144,6 +148,19 @@ def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) 
                       progress=False).x  # fmt: skip
     scores = OnnxModel(out).score_numpy(raw)["score"]
     assert scores.shape == (len(raw),) and np.all(np.isfinite(scores)) and np.all(scores > 0)
+
+
+def test_same_config_and_seed_give_the_same_model(tmp_path, generated) -> None:
+    from coffea_anomaly.config import config_from_dict
+    from coffea_anomaly.training.pipeline import train_from_config
+    from coffea_anomaly.training.settings import TrainingConfig
+
+    cfg = config_from_dict(TrainingConfig, _dijet_config(generated))
+    a = train_from_config(cfg, tmp_path / "a.onnx", progress=False)
+    b = train_from_config(cfg, tmp_path / "b.onnx", progress=False)
+    assert a.card.training["val_loss_untrained"] == b.card.training["val_loss_untrained"]
+    assert a.card.training["val_loss"] == b.card.training["val_loss"]
+    assert a.metrics == b.metrics
 
 
 def test_model_and_representation_that_do_not_fit_give_one_line(tmp_path, generated, capsys) -> None:
