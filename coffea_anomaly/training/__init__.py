@@ -24,8 +24,10 @@ _LAZY: dict[str, str] = {
     "load_training_config": "settings",
     "load_inputs": "data",
     "select_fatjets": "data",
-    "score_onnx": "evaluate",
     "evaluate_model": "evaluate",
+    "Evaluation": "evaluate",
+    "plot_roc": "evaluate",
+    "Inputs": "data",
     # need torch
     "Autoencoder": "models",
     "ImageCNNAutoencoder": "models",
@@ -35,7 +37,10 @@ _LAZY: dict[str, str] = {
     "export_onnx": "export",
     "fit": "loop",
     "FitResult": "loop",
+    "predict_scores": "loop",
+    "check_parity": "export",
     "train_from_config": "pipeline",
+    "TrainingReport": "pipeline",
 }
 
 __all__ = sorted(_LAZY)

@@ -35,9 +35,14 @@ def test_torch_names_raise_missing_dependency(name: str) -> None:
 def test_torch_free_parts_work_without_torch() -> None:
     assert training.roc_auc([2.0], [1.0]) == 1.0
     assert training.TrainingConfig.__name__ == "TrainingConfig"
+    # evaluating a shipped model needs onnxruntime only
+    assert callable(training.evaluate_model)
+    assert callable(training.load_inputs)
 
 
-def test_public_names_are_listed() -> None:
+def test_public_names_are_listed_and_resolve() -> None:
     assert set(dir(training)) == set(training.__all__)
+    for name in training.__all__:
+        assert getattr(training, name) is not None
     with pytest.raises(AttributeError):
         training.not_a_name  # noqa: B018
