@@ -81,7 +81,7 @@ def run_demo(
     t_start = time.perf_counter()
     headline: dict[str, Any] = {}
 
-    _log("[1/4] samples (cached under %s)" % data, echo)
+    _log(f"[1/4] samples (cached under {data})", echo)
     samples = {}
     for name, (process, n, seed, overrides, _role) in DEMO_SAMPLES.items():
         n = max(1, round(n * scale))

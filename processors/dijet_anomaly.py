@@ -10,7 +10,14 @@ import awkward as ak
 import hist
 from coffea import processor
 
-from coffea_anomaly.histograms import dataset_axis, is_dask, make_hist, mass_axis, mjj_axis, score_axis
+from coffea_anomaly.histograms import (
+    dataset_axis,
+    is_dask,
+    make_hist,
+    mass_axis,
+    mjj_axis,
+    score_axis,
+)
 from coffea_anomaly.representations import fatjet_constituents
 
 from .common import count, dataset_name, event_weight, load_models, model_scores, require_fields

@@ -159,7 +159,8 @@ def _run_dask_awkward(
     client: Any,
 ) -> dict[str, Any]:
     import dask
-    from coffea.dataset_tools import apply_to_fileset, max_chunks as limit_chunks, preprocess
+    from coffea.dataset_tools import apply_to_fileset, preprocess
+    from coffea.dataset_tools import max_chunks as limit_chunks
 
     with contextlib.ExitStack() as stack:
         if client is None:

@@ -48,7 +48,7 @@ def check_file(path: str, treename: str = "Events", need_constituents: bool = Tr
     try:
         with uproot.open(path) as f:
             if treename not in f:
-                chk.error = f"no tree {treename!r} (keys: {', '.join(sorted(set(k.split(';')[0] for k in f.keys()))[:8]) or 'none'})"
+                chk.error = f"no tree {treename!r} (keys: {', '.join(sorted({k.split(';')[0] for k in f})[:8]) or 'none'})"
                 return chk
             tree = f[treename]
             chk.entries = int(tree.num_entries)

@@ -43,9 +43,8 @@ def _json_default(o: Any) -> Any:
 
 def write_hists(hists: dict[str, hist.Hist], out_dir: Path) -> dict[str, Path]:
     """Write ``hists.root`` and ``hists.json`` into ``out_dir``; return their paths."""
-    from uhi.io.json import default as uhi_default
-
     from hist.serialization import to_uhi
+    from uhi.io.json import default as uhi_default
 
     out_dir.mkdir(parents=True, exist_ok=True)
     root_path = out_dir / "hists.root"
@@ -73,9 +72,8 @@ def write_hists(hists: dict[str, hist.Hist], out_dir: Path) -> dict[str, Path]:
 
 def load_hists_json(path: str | Path) -> dict[str, hist.Hist]:
     """Read ``hists.json`` back into ``hist.Hist`` objects."""
-    from uhi.io.json import object_hook
-
     from hist.serialization import from_uhi
+    from uhi.io.json import object_hook
 
     data = json.loads(Path(path).read_text(), object_hook=object_hook)
     return {k: hist.Hist(from_uhi(v)) for k, v in data.items()}

@@ -35,7 +35,12 @@ class RunResult:
 
 def build_processor(cfg: RunConfig) -> Any:
     """The configured processor instance (its models are loaded, their cards checked)."""
-    from ..processors import DijetAnomalyProcessor, DijetSelection, JetAnomalyProcessor, JetSelection
+    from ..processors import (
+        DijetAnomalyProcessor,
+        DijetSelection,
+        JetAnomalyProcessor,
+        JetSelection,
+    )
 
     models = cfg.models
     if isinstance(models, str):
