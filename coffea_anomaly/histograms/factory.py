@@ -33,7 +33,3 @@ def make_hist(*axes: Any, dask: bool = False, name: str | None = None, label: st
         return hda.Hist(*axes, storage=storage, name=name, label=label)
     return hist.Hist(*axes, storage=storage, name=name, label=label)
 
-
-def flat(array: Any) -> Any:
-    """Flatten a (possibly jagged, possibly dask) array to one dimension."""
-    return ak.flatten(array, axis=None)
