@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import awkward as ak
 import hist
 
 __all__ = ["is_dask", "make_hist"]
