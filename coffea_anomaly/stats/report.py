@@ -1,4 +1,8 @@
-"""``bumphunt.json`` and the plots of a bump hunt."""
+"""``bumphunt.json`` and the plots of a bump hunt.
+
+The only writer of a :class:`~coffea_anomaly.stats.result.BumpHuntResult`: results are plain
+data and never import this module.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,9 @@ from .combine import z_from_p
 if TYPE_CHECKING:
     from .result import BumpHuntResult, CategoryResult
 
-__all__ = ["result_to_dict", "write_report"]
+__all__ = ["SCHEMA", "result_to_dict", "write_report"]
+
+SCHEMA = "coffea-anomaly/bumphunt/1"
 
 _FUNCTIONS = {
     "dijet": "dN/dm = p0 (1-x)^p1 / x^(p2 + p3 ln x + p4 ln^2 x), x = m_jj/sqrt(s); p0 in events/GeV",
@@ -131,7 +137,7 @@ def result_to_dict(r: BumpHuntResult) -> dict[str, Any]:
     s, s_err = r.signal_yield
     sizes = cfg.dijet_params if cfg.background == "dijet" else cfg.bernstein_orders
     out = {
-        "schema": "coffea-anomaly/bumphunt/1",
+        "schema": SCHEMA,
         "package_version": __version__,
         "input": r.source,
         "config": config_to_dict(cfg),

@@ -1,4 +1,7 @@
-"""What a bump hunt returns, and its JSON form (``bumphunt.json``)."""
+"""What a bump hunt returns: plain data.
+
+The JSON form (``bumphunt.json``) is written by :mod:`coffea_anomaly.stats.report` only.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,7 @@ from .ftest import ModelSelection
 from .scan import ScanResult
 from .toys import ToyResult
 
-__all__ = ["SCHEMA", "BumpHuntResult", "CategoryResult", "GlobalSignificance"]
-
-SCHEMA = "coffea-anomaly/bumphunt/1"
+__all__ = ["BumpHuntResult", "CategoryResult", "GlobalSignificance"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,9 +161,3 @@ class BumpHuntResult:
         s = np.array([c.scan.signal_yield[0, self.best_index] for c in self.categories])
         e = np.array([c.scan.signal_error[0, self.best_index] for c in self.categories])
         return float(np.sum(s)), float(np.sqrt(np.sum(e**2)))
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (the content of ``bumphunt.json``)."""
-        from .report import result_to_dict
-
-        return result_to_dict(self)

@@ -12,6 +12,7 @@ import pytest
 from coffea_anomaly.config import config_from_dict, config_to_dict
 from coffea_anomaly.errors import ConfigError, InputDataError
 from coffea_anomaly.stats import BumpHuntConfig, SignalTemplateConfig, run_bumphunt
+from coffea_anomaly.stats.report import result_to_dict
 from coffea_anomaly.stats.signal import GaussianSignal
 
 Spectrum = Callable[[float], np.ndarray]
@@ -61,7 +62,7 @@ def test_three_by_three_categories_find_the_injected_signal(edges: np.ndarray, s
     s, ds = res.signal_yield
     assert s == pytest.approx(250.0 * 9 / 16 * 0.75, abs=4 * ds)  # the corner holds 9/16 of 3/4 of it
     assert not res.warnings
-    data = res.to_dict()
+    data = result_to_dict(res)
     json.dumps(data, allow_nan=False)  # valid JSON (NaN became null)
     assert data["best"]["mass"] == pytest.approx(res.best_mass)
     assert len(data["categories"]) == 9
