@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .fileio import atomic_write, write_json
+
 __all__ = ["DEMO_SAMPLES", "DemoResult", "run_demo"]
 
 #: name -> (process, events, seed, overrides, role)
@@ -127,7 +129,7 @@ def run_demo(
 
     _log("[4/4] report", echo)
     headline["wall_time_s"] = time.perf_counter() - t_start
-    (out / "demo_summary.json").write_text(json.dumps(headline, indent=2, sort_keys=True, default=str) + "\n")
+    write_json(out / "demo_summary.json", headline, default=str)
     _write_report(out, headline, jets, dijets)
     _log(f"done in {headline['wall_time_s']:.0f} s; report: {out / 'report.md'}, plots: {out}/*/plots/", echo)
     return DemoResult(out_dir=out, summary=headline)
@@ -212,4 +214,4 @@ def _write_report(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -
         lines += ["", "## Bump hunt", "", bh.get("headline", ""), ""]
         for p in bh.get("plots", []):
             lines.append(f"![{p}](bumphunt/{Path(p).name})")
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+    atomic_write(out / "report.md", "\n".join(lines) + "\n")

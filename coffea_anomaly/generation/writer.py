@@ -6,8 +6,8 @@ when complete, so an interrupted run never leaves a file that looks finished.
 
 from __future__ import annotations
 
-import json
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,24 +16,19 @@ import numpy as np
 import uproot
 
 from ..errors import InputDataError
+from ..fileio import atomic_path, write_json
 
-__all__ = ["FILESET_NAME", "atomic_write_text", "write_events_file", "write_fileset"]
+__all__ = ["FILESET_NAME", "write_events_file", "write_fileset"]
 
 FILESET_NAME = "fileset.json"
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    tmp = _temporary(path)
+@contextmanager
+def _cannot_write(path: Path) -> Iterator[None]:
+    """Report an operating-system failure to write ``path`` as :class:`InputDataError`."""
     try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        yield
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise InputDataError(f"cannot write {path}: {err.strerror or err}") from err
 
 
@@ -59,19 +54,10 @@ def write_events_file(path: Path, events: ak.Array, *, run: int, luminosity_bloc
             branches[name] = ak.to_packed(column)
         else:
             branches[name] = ak.to_numpy(column)
-    tmp = _temporary(path)
-    try:
-        with uproot.recreate(tmp) as fout:
-            # mktree + extend writes a TTree (plain assignment would write an RNTuple)
-            tree = fout.mktree("Events", {k: _branch_type(v) for k, v in branches.items()})
-            tree.extend(branches)
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise InputDataError(f"cannot write {path}: {err.strerror or err}") from err
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with _cannot_write(path), atomic_path(path) as tmp, uproot.recreate(tmp) as fout:
+        # mktree + extend writes a TTree (plain assignment would write an RNTuple)
+        tree = fout.mktree("Events", {k: _branch_type(v) for k, v in branches.items()})
+        tree.extend(branches)
 
 
 def _branch_type(column: Any) -> Any:
@@ -93,4 +79,5 @@ def write_fileset(path: Path, dataset: str, files: list[Path], metadata: dict[st
             "metadata": metadata,
         }
     }
-    atomic_write_text(path, json.dumps(fileset, indent=2, sort_keys=True) + "\n")
+    with _cannot_write(path):
+        write_json(path, fileset)

@@ -12,33 +12,15 @@ UHI serialisation: ``hist.serialization.from_uhi`` reads it back.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import hist
-import numpy as np
 import uproot
 
-__all__ = ["load_hists_json", "write_hists", "write_json"]
+from ..fileio import atomic_path, write_json
 
-
-def write_json(obj: Any, path: Path) -> Path:
-    """Write JSON (write to a temporary name, then rename)."""
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+__all__ = ["load_hists_json", "write_hists"]
 
 
 def write_hists(hists: dict[str, hist.Hist], out_dir: Path) -> dict[str, Path]:
@@ -48,8 +30,7 @@ def write_hists(hists: dict[str, hist.Hist], out_dir: Path) -> dict[str, Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     root_path = out_dir / "hists.root"
-    tmp = out_dir / "hists.root.part"
-    with uproot.recreate(tmp) as f:
+    with atomic_path(root_path) as tmp, uproot.recreate(tmp) as f:
         for name, h in sorted(hists.items()):
             for ds in _categories(h, "dataset"):
                 hd = h[{"dataset": ds}]
@@ -62,11 +43,8 @@ def write_hists(hists: dict[str, hist.Hist], out_dir: Path) -> dict[str, Path]:
                             f[f"{ds}/{name}__label{lab}"] = part
                 else:
                     f[f"{ds}/{name}"] = hd
-    os.replace(tmp, root_path)
-    json_path = out_dir / "hists.json"
-    tmpj = out_dir / "hists.json.part"
-    tmpj.write_text(json.dumps({k: to_uhi(v) for k, v in sorted(hists.items())}, default=uhi_default))
-    os.replace(tmpj, json_path)
+    json_path = write_json(out_dir / "hists.json", {k: to_uhi(v) for k, v in sorted(hists.items())},
+                           indent=None, sort_keys=False, default=uhi_default)
     return {"root": root_path, "json": json_path}
 
 

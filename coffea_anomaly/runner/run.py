@@ -10,10 +10,11 @@ from typing import Any
 from .._version import __version__
 from ..config import config_from_dict
 from ..errors import ConfigError
+from ..fileio import write_json
 from .config import RunConfig, load_fileset
 from .execute import execute
 from .files import check_fileset
-from .outputs import write_hists, write_json
+from .outputs import write_hists
 from .report import background_dataset, jet_metrics, plot_dijet, plot_jet
 
 __all__ = ["RunResult", "build_processor", "run_analysis"]
@@ -102,7 +103,7 @@ def run_analysis(
         plots = (plot_jet(output["hists"], background, out / "plots", quantiles) if cfg.processor == "jet"
                  else plot_dijet(output["hists"], out / "plots", quantiles))
         summary["plots"] = [str(p.relative_to(out)) for p in plots]
-    files["summary"] = write_json(summary, out / "summary.json")
+    files["summary"] = write_json(out / "summary.json", summary)
     return RunResult(output=output, summary=summary, out_dir=out, files=files)
 
 

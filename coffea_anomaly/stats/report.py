@@ -7,9 +7,7 @@ data and never import this module.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +15,7 @@ import numpy as np
 
 from .._version import __version__
 from ..config import config_to_dict
+from ..fileio import write_json
 from .combine import z_from_p
 
 if TYPE_CHECKING:
@@ -221,9 +220,5 @@ def write_report(result: BumpHuntResult, out_dir: str | Path, *, plots: bool = T
         paths.update(plot_all(result, out))
     data = result_to_dict(result)
     data["plots"] = sorted(p.name for p in paths.values())
-    path = out / "bumphunt.json"
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
-    paths["json"] = path
+    paths["json"] = write_json(out / "bumphunt.json", data, sort_keys=False)
     return paths
