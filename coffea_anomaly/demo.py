@@ -148,7 +148,7 @@ def _run_headline(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dijet_truth_auc(hists: dict[str, Any]) -> dict[str, float]:
-    from .histograms.metrics import auc_from_counts
+    from .metrics import auc_from_counts
 
     out = {}
     for name, h in hists.items():

@@ -1,33 +1,14 @@
-"""Numbers read off filled histograms: ROC/AUC from score histograms, mass sculpting."""
+"""Numbers read off filled histograms: mass sculpting and tail slices.
+
+ROC and AUC from score histograms are :func:`coffea_anomaly.metrics.auc_from_counts` and
+:func:`coffea_anomaly.metrics.roc_from_counts`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["auc_from_counts", "jensen_shannon", "roc_from_counts", "tail_slice_start"]
-
-
-def roc_from_counts(sig: np.ndarray, bkg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """ROC (background efficiency, signal efficiency) of cuts ``score > edge``.
-
-    ``sig`` and ``bkg`` are counts in the same score bins (flow bins included, in order);
-    a larger score means more anomalous.
-    """
-    sig = np.clip(np.asarray(sig, dtype=float), 0, None)
-    bkg = np.clip(np.asarray(bkg, dtype=float), 0, None)
-    if sig.sum() <= 0 or bkg.sum() <= 0:
-        raise ValueError("both histograms need positive content for a ROC curve")
-    # efficiency of keeping bins i..end, for every i, plus the empty selection
-    s = np.append(np.cumsum(sig[::-1])[::-1], 0.0) / sig.sum()
-    b = np.append(np.cumsum(bkg[::-1])[::-1], 0.0) / bkg.sum()
-    return b[::-1], s[::-1]
-
-
-def auc_from_counts(sig: np.ndarray, bkg: np.ndarray) -> float:
-    """Area under the ROC curve (probability a signal item scores above a background one;
-    ties within a bin count one half), from binned scores."""
-    b, s = roc_from_counts(sig, bkg)
-    return float(np.trapezoid(s, b))
+__all__ = ["jensen_shannon", "tail_slice_start"]
 
 
 def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:

@@ -8,7 +8,8 @@ from typing import Any
 import hist
 import numpy as np
 
-from ..histograms.metrics import auc_from_counts, jensen_shannon, tail_slice_start
+from ..histograms.metrics import jensen_shannon, tail_slice_start
+from ..metrics import auc_from_counts
 
 __all__ = ["background_dataset", "jet_metrics", "plot_dijet", "plot_jet", "slice_start"]
 

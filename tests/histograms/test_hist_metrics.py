@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coffea_anomaly.histograms.metrics import (
-    auc_from_counts,
-    jensen_shannon,
-    roc_from_counts,
-    tail_slice_start,
-)
+from coffea_anomaly.histograms.metrics import jensen_shannon, tail_slice_start
+from coffea_anomaly.metrics import auc_from_counts, roc_auc, roc_curve, roc_from_counts
 
 
 def test_auc_perfect_separation_is_one() -> None:
@@ -41,6 +37,17 @@ def test_roc_ends_at_corners() -> None:
     assert (b[0], s[0]) == (0.0, 0.0)
     assert (b[-1], s[-1]) == (1.0, 1.0)
     assert np.all(np.diff(b) >= 0)
+
+
+def test_binned_and_unbinned_roc_agree_when_every_score_has_its_bin() -> None:
+    rng = np.random.default_rng(4)
+    s, b = rng.integers(0, 30, 500).astype(float), rng.integers(0, 30, 700).astype(float)
+    ws, wb = rng.uniform(0, 2, 500), rng.uniform(0, 2, 700)
+    edges = np.arange(-0.5, 30.5)
+    cs, cb = np.histogram(s, edges, weights=ws)[0], np.histogram(b, edges, weights=wb)[0]
+    fpr, tpr, _ = roc_curve(s, b, ws, wb)
+    np.testing.assert_allclose(roc_from_counts(cs, cb), (fpr, tpr), rtol=1e-12)
+    assert auc_from_counts(cs, cb) == pytest.approx(roc_auc(s, b, ws, wb), rel=1e-12)
 
 
 def test_roc_rejects_empty() -> None:

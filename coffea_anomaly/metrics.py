@@ -1,0 +1,178 @@
+"""ROC curves, AUC and score quantiles in plain numpy (no scikit-learn, no torch).
+
+The one ROC/AUC implementation of the package, for scores item by item (training,
+``coffea-anomaly evaluate``) and for scores already filled into histograms (run summaries,
+demo): an unbinned ROC is the binned one with one bin per distinct score.
+
+Convention: a larger score is more anomalous (signal-like); a jet or event is *selected*
+when its score is at or above the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import InputDataError
+
+__all__ = ["DEFAULT_QUANTILES", "auc_from_counts", "roc_auc", "roc_curve", "roc_from_counts", "score_quantiles"]
+
+
+def _quantile_grid() -> tuple[float, ...]:
+    """0..0.9 in steps of 0.02, 0.9..0.99 in 0.002, 0.99..0.999 in 0.0002, then 0.9995, 0.9999
+    and 1: the processors use these values as score-axis edges, so every 'least
+    background-like x %' slice down to 0.01 % is a sum of whole bins."""
+    parts = [np.linspace(0.0, 0.9, 46), np.linspace(0.9, 0.99, 46), np.linspace(0.99, 0.999, 46),
+             np.array([0.9995, 0.9999, 1.0])]
+    return tuple(float(round(v, 6)) for v in np.unique(np.concatenate(parts)))
+
+
+#: background score quantiles stored in every model card (fine: they become histogram edges)
+DEFAULT_QUANTILES: tuple[float, ...] = _quantile_grid()
+
+
+def _as_scores(values: ArrayLike, what: str) -> NDArray[np.float64]:
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if arr.size == 0:
+        raise InputDataError(f"no {what} scores to compute a ROC curve from")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise InputDataError(f"{bad} of {arr.size} {what} scores are NaN or infinite")
+    return arr
+
+
+def _as_weights(weights: ArrayLike | None, n: int, what: str) -> NDArray[np.float64]:
+    if weights is None:
+        return np.ones(n)
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.shape != (n,):
+        raise InputDataError(f"{what} weights have {w.size} entries for {n} scores")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise InputDataError(f"{what} weights must be finite, non-negative and not all zero")
+    return w
+
+
+def roc_curve(
+    signal: ArrayLike,
+    background: ArrayLike,
+    signal_weights: ArrayLike | None = None,
+    background_weights: ArrayLike | None = None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Background and signal efficiencies for every distinct score threshold.
+
+    Args:
+        signal: scores of signal items.
+        background: scores of background items.
+        signal_weights: optional non-negative per-item weights of the signal.
+        background_weights: optional non-negative per-item weights of the background.
+
+    Returns:
+        ``(fpr, tpr, thresholds)``: background efficiency, signal efficiency and the
+        threshold (select ``score >= threshold``), from the strictest cut to the loosest;
+        the curve starts at (0, 0) with threshold ``+inf`` and ends at (1, 1).
+
+    Example:
+        >>> fpr, tpr, thr = roc_curve([2.0, 3.0], [1.0, 2.0])
+        >>> fpr.tolist(), tpr.tolist()
+        ([0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0])
+    """
+    s = _as_scores(signal, "signal")
+    b = _as_scores(background, "background")
+    ws = _as_weights(signal_weights, s.size, "signal")
+    wb = _as_weights(background_weights, b.size, "background")
+    # one bin per distinct score, in increasing order
+    scores, bin_of = np.unique(np.concatenate([s, b]), return_inverse=True)
+    sig = np.bincount(bin_of[: s.size], weights=ws, minlength=scores.size)
+    bkg = np.bincount(bin_of[s.size :], weights=wb, minlength=scores.size)
+    fpr, tpr = _roc(sig, bkg)
+    return fpr, tpr, np.r_[np.inf, scores[::-1]]
+
+
+def roc_auc(
+    signal: ArrayLike,
+    background: ArrayLike,
+    signal_weights: ArrayLike | None = None,
+    background_weights: ArrayLike | None = None,
+) -> float:
+    """Area under the ROC curve: the probability that a signal item scores above a background one.
+
+    Ties count one half. 1 means perfect separation, 0.5 no separation.
+
+    Example:
+        >>> roc_auc([3.0, 4.0], [1.0, 2.0])
+        1.0
+    """
+    fpr, tpr, _ = roc_curve(signal, background, signal_weights, background_weights)
+    return _area(fpr, tpr)
+
+
+def roc_from_counts(sig: ArrayLike, bkg: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """ROC (background efficiency, signal efficiency) of the cuts at every bin edge, from histograms.
+
+    Args:
+        sig: signal counts in score bins (flow bins included), in increasing score order.
+        bkg: background counts in the same bins. Negative counts are taken as zero.
+
+    Returns:
+        ``(fpr, tpr)`` from the empty selection (0, 0) to keeping every bin (1, 1).
+
+    Raises:
+        ValueError: either histogram has no positive content.
+    """
+    s = np.clip(np.asarray(sig, dtype=np.float64), 0, None)
+    b = np.clip(np.asarray(bkg, dtype=np.float64), 0, None)
+    if s.sum() <= 0 or b.sum() <= 0:
+        raise ValueError("both histograms need positive content for a ROC curve")
+    return _roc(s, b)
+
+
+def auc_from_counts(sig: ArrayLike, bkg: ArrayLike) -> float:
+    """Area under the ROC curve from binned scores (see :func:`roc_from_counts`).
+
+    The probability that a signal item scores above a background one; ties within a bin
+    count one half.
+    """
+    return _area(*roc_from_counts(sig, bkg))
+
+
+def _roc(sig: NDArray[np.float64], bkg: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Efficiencies of keeping the highest 0, 1, ..., all bins (non-negative weights per bin,
+    increasing score, positive totals)."""
+    tpr = np.r_[0.0, np.cumsum(sig[::-1])] / sig.sum()
+    fpr = np.r_[0.0, np.cumsum(bkg[::-1])] / bkg.sum()
+    return fpr, tpr
+
+
+def _area(fpr: NDArray[np.float64], tpr: NDArray[np.float64]) -> float:
+    """Trapezoidal area under a ROC curve."""
+    return float(np.trapezoid(tpr, fpr))
+
+
+def score_quantiles(
+    scores: ArrayLike,
+    q: Sequence[float] = DEFAULT_QUANTILES,
+    weights: ArrayLike | None = None,
+) -> list[float]:
+    """Quantiles of a score distribution (optionally weighted), as plain floats.
+
+    Unweighted, this is ``numpy.quantile`` (linear interpolation). Weighted, it is the
+    inverse of the weighted empirical CDF, interpolated linearly between item midpoints.
+
+    Args:
+        scores: the scores (e.g. of the background the model was trained on).
+        q: the quantile levels, each in [0, 1].
+        weights: optional non-negative per-item weights.
+    """
+    x = _as_scores(scores, "background")
+    levels = np.asarray(q, dtype=np.float64)
+    if np.any((levels < 0) | (levels > 1)):
+        raise InputDataError(f"quantile levels must lie in [0, 1], got {list(q)}")
+    if weights is None:
+        return [float(v) for v in np.quantile(x, levels)]
+    w = _as_weights(weights, x.size, "background")
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return [float(v) for v in np.interp(levels, cdf, x)]
