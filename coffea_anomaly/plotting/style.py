@@ -1,23 +1,59 @@
-"""One plotting style for every report: mplhep's CMS-like style, non-interactive backend."""
+"""One plotting style for every report: mplhep's CMS-like style, applied only where we plot.
+
+The style is active inside :func:`style` (or a function decorated with :func:`styled`) and
+the caller's ``matplotlib.rcParams`` are restored afterwards. Figures are made with
+:class:`matplotlib.figure.Figure` directly, without pyplot's figure manager, so no backend
+is selected or switched either: a notebook or GUI session importing coffea-anomaly keeps its
+own settings.
+
+Example:
+    >>> @styled
+    ... def plot_counts(counts, path):
+    ...     fig, ax = new_figure()
+    ...     ax.stairs(counts)
+    ...     label(ax)
+    ...     return save(fig, path)
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from ..fileio import atomic_path
 
-__all__ = ["new_figure", "save", "use_style"]
+__all__ = ["label", "new_figure", "save", "style", "styled"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# keyword arguments of plt.subplots that lay out axes; the others go to the Figure
+_LAYOUT = frozenset({"nrows", "ncols", "sharex", "sharey", "squeeze", "width_ratios", "height_ratios",
+                     "subplot_kw", "gridspec_kw"})
 
 
-def use_style() -> None:
-    """Select the Agg backend and the mplhep CMS style (idempotent)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
+@contextmanager
+def style() -> Iterator[None]:
+    """Use the mplhep CMS style inside the block; the previous rcParams come back after it."""
+    import matplotlib.style
     import mplhep
 
-    mplhep.style.use("CMS")
+    with matplotlib.style.context(mplhep.style.CMS):
+        yield
+
+
+def styled(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: run a plotting function (figure creation to saving) inside :func:`style`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with style():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def label(ax: Any, text: str = "", rlabel: str | None = None, data: bool = False) -> None:
@@ -29,20 +65,23 @@ def label(ax: Any, text: str = "", rlabel: str | None = None, data: bool = False
 
 
 def new_figure(**kwargs: Any) -> tuple[Any, Any]:
-    """A new (figure, axes) in the project style."""
-    use_style()
-    import matplotlib.pyplot as plt
+    """A new (figure, axes) in the project style; arguments as for ``plt.subplots``.
 
-    return plt.subplots(**kwargs)
+    Draw and :func:`save` inside :func:`style` (or a :func:`styled` function) so that what
+    is drawn gets the style too.
+    """
+    from matplotlib.figure import Figure
+
+    layout = {k: kwargs.pop(k) for k in list(kwargs) if k in _LAYOUT}
+    with style():
+        fig = Figure(**kwargs)
+        return fig, fig.subplots(**layout)
 
 
 def save(fig: Any, path: str | Path) -> Path:
-    """Save a figure as PNG (write, then rename) and close it."""
-    import matplotlib.pyplot as plt
-
+    """Save a figure (format from the suffix, PNG by default), written then renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
+    with style(), atomic_path(path) as tmp:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
     return path

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..histograms.metrics import jensen_shannon, tail_slice_start
 from ..metrics import auc_from_counts
+from ..plotting.style import styled
 
 __all__ = ["background_dataset", "jet_metrics", "plot_dijet", "plot_jet", "slice_start"]
 
@@ -84,6 +85,7 @@ def jet_metrics(hists: dict[str, hist.Hist], background: str | None,
     return out
 
 
+@styled
 def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path,
              quantiles: dict[str, Any] | None = None) -> list[Path]:
     """Score distributions per dataset, and the background mass in score slices."""
@@ -131,6 +133,7 @@ def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path,
     return paths
 
 
+@styled
 def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, Any] | None = None) -> list[Path]:
     """m_jj per dataset (log scale), with the least background-like 10 % and 1 % per score
     (thresholds from the model card's training-background quantiles when it has them)."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import ndtr
 
-from ..plotting.style import label, new_figure, save
+from ..plotting.style import label, new_figure, save, styled
 from .combine import z_from_p
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ def _draw_fit(ax: Any, pull_ax: Any, c: CategoryResult, mass: float, *, legend: 
     pull_ax.set_xlim(edges[0], edges[-1])
 
 
+@styled
 def plot_fit(result: BumpHuntResult, path: Path) -> Path:
     """m_jj with fits, signal and pulls for the category most significant at the best mass."""
     best = result.best_index
@@ -74,6 +75,7 @@ def plot_fit(result: BumpHuntResult, path: Path) -> Path:
     return save(fig, path)
 
 
+@styled
 def plot_pvalue_scan(result: BumpHuntResult, path: Path) -> Path:
     """Local p-value versus mass, per category and combined, with 1-5 sigma lines."""
     fig, ax = new_figure(figsize=(9, 6))
@@ -105,6 +107,7 @@ def plot_pvalue_scan(result: BumpHuntResult, path: Path) -> Path:
     return save(fig, path)
 
 
+@styled
 def plot_categories(result: BumpHuntResult, path: Path) -> Path:
     """A grid of per-category fit panels (with pulls), laid out like the categories."""
     cats = result.categories
