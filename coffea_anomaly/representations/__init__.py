@@ -5,7 +5,8 @@
 - :func:`constituent_arrays` with :class:`ConstituentConfig` — leading-N 4-vectors (LoLa);
 - :func:`jet_features` / :func:`dijet_features` with :class:`FeatureConfig` — masses,
   N-subjettiness, multiplicities, m_jj;
-- :func:`build_input` (the registry, Contract 2) — what inference and training call.
+- :func:`build_input` (the registry, Contract 2) — what inference and training call;
+  :func:`register` adds a kind.
 
 All work on eager/virtual awkward arrays and on dask-awkward arrays.
 """
@@ -24,7 +25,7 @@ from .features import (
 )
 from .image_config import IMAGE_PRESETS, ImageConfig
 from .images import ImageInfo, jet_images, jet_images_with_info
-from .registry import REPRESENTATION_KINDS, build_input, config_class
+from .registry import REPRESENTATION_KINDS, build_input, config_class, register
 
 __all__ = [
     "FEATURE_SETS",
@@ -47,4 +48,5 @@ __all__ = [
     "jet_features",
     "jet_images",
     "jet_images_with_info",
+    "register",
 ]

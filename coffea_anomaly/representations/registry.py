@@ -13,7 +13,8 @@ kind               config class        output (float32)
 ``dijet_features`` FeatureConfig       ``(n_events, 2·len(features) + len(event_features))``
 =================  ==================  =============================================
 
-A new kind is one module plus one :func:`register` call.
+A new kind is one module plus one :func:`register` call; :data:`REPRESENTATION_KINDS` is a
+live view of the registry, so it always lists every registered kind.
 
 Example:
     >>> x = build_input("jet_image", {"npix": 40}, events.FatJet, constituents)  # doctest: +SKIP
@@ -21,7 +22,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, KeysView, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,17 +51,33 @@ class _Kind:
 
 _REGISTRY: dict[str, _Kind] = {}
 
-#: names of the registered representation kinds (kept in sync by :func:`register`)
-REPRESENTATION_KINDS: tuple[str, ...] = ()
+#: names of the registered representation kinds: a read-only live view of the registry
+#: (supports ``in``, ``len``, iteration; ``tuple(REPRESENTATION_KINDS)`` for a snapshot)
+REPRESENTATION_KINDS: KeysView[str] = _REGISTRY.keys()
 
 
 def register(kind: str, config_cls: type) -> Callable[[Builder], Builder]:
-    """Decorator registering ``builder(config, jets, constituents)`` for ``kind``."""
+    """Decorator registering how to build a model input of a new representation kind.
+
+    Registering an existing kind replaces it.
+
+    Args:
+        kind: the name model cards use (``representation.kind``).
+        config_cls: the kind's frozen config dataclass; :func:`build_input` turns a card's
+            dict into it with :func:`~coffea_anomaly.config.config_from_dict`.
+
+    Returns:
+        A decorator for ``builder(config, jets, constituents) -> float32 array`` (eager
+        numpy, or lazy dask-awkward for dask-awkward inputs); it returns the builder unchanged.
+
+    Example:
+        >>> @register("jet_pt", PtConfig)  # doctest: +SKIP
+        ... def _build_pt(config, jets, constituents):
+        ...     return np.asarray(ak.to_numpy(ak.flatten(jets.pt, axis=None)), dtype=np.float32)
+    """
 
     def decorate(builder: Builder) -> Builder:
-        global REPRESENTATION_KINDS
         _REGISTRY[kind] = _Kind(config_cls, builder)
-        REPRESENTATION_KINDS = tuple(_REGISTRY)
         return builder
 
     return decorate

@@ -20,7 +20,9 @@ from coffea_anomaly.representations import (
     config_class,
     constituent_arrays,
     jet_images,
+    register,
 )
+from coffea_anomaly.representations import registry
 
 
 @pytest.fixture
@@ -42,6 +44,23 @@ def test_the_four_kinds_are_registered_with_their_configs():
     assert config_class("constituents") is ConstituentConfig
     assert config_class("jet_features") is FeatureConfig
     assert config_class("dijet_features") is FeatureConfig
+
+
+def test_a_registered_kind_shows_up_everywhere(nested):
+    jets, constituents = nested
+    try:
+
+        @register("toy_pt", ConstituentConfig)
+        def _build(config, jets, constituents):
+            return np.asarray(ak.to_numpy(ak.flatten(jets.pt, axis=None)), dtype=np.float32)
+
+        assert "toy_pt" in REPRESENTATION_KINDS  # the name imported before registering
+        assert config_class("toy_pt") is ConstituentConfig
+        x = build_input("toy_pt", {"n_constituents": 3}, jets, constituents)
+        assert x.shape == (8,) and x.dtype == np.float32
+    finally:
+        registry._REGISTRY.pop("toy_pt", None)
+    assert "toy_pt" not in REPRESENTATION_KINDS
 
 
 @pytest.mark.parametrize(
