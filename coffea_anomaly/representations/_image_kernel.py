@@ -21,8 +21,6 @@ import numpy as np
 __all__ = [
     "CENTER_CODES",
     "FLIP_CODES",
-    "gaussian_blur",
-    "gaussian_weights",
     "normalise",
     "pixelise_jets",
     "remap_power",
@@ -158,41 +156,6 @@ def pixelise_jets(
             else:
                 dropped += 1
         n_dropped[j] = dropped
-
-
-def gaussian_weights(sigma: float, truncate: float = 4.0) -> np.ndarray:
-    """Normalised 1-D Gaussian weights on ``-r..r`` pixels, r = int(truncate·σ + 0.5).
-
-    The same kernel as ``scipy.ndimage.gaussian_filter`` (whose output, with
-    ``mode="constant"``, :func:`gaussian_blur` reproduces).
-    """
-    radius = int(truncate * sigma + 0.5)
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    w = np.exp(-0.5 * (x / sigma) ** 2)
-    return w / w.sum()
-
-
-@numba.njit(cache=True)
-def gaussian_blur(images: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Separable Gaussian filter of a stack (n, h, w), zero outside each image.
-
-    Jet images are sparse, so each non-zero pixel spreads its value over the kernel
-    footprint instead of convolving every pixel.
-    """
-    n, h, w = images.shape
-    r = (len(weights) - 1) // 2
-    out = np.zeros_like(images)
-    for k in range(n):
-        for i in range(h):
-            for j in range(w):
-                v = images[k, i, j]
-                if v == 0.0:
-                    continue
-                for di in range(max(-r, -i), min(r, h - 1 - i) + 1):
-                    wv = weights[di + r] * v
-                    for dj in range(max(-r, -j), min(r, w - 1 - j) + 1):
-                        out[k, i + di, j + dj] += wv * weights[dj + r]
-    return out
 
 
 @numba.njit(cache=True)

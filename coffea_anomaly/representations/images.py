@@ -22,8 +22,6 @@ from ._flat import check_aligned, flat_constituents, flat_jets, select_columns
 from ._image_kernel import (
     CENTER_CODES,
     FLIP_CODES,
-    gaussian_blur,
-    gaussian_weights,
     normalise,
     pixelise_jets,
     remap_power,
@@ -130,7 +128,13 @@ def finish_images(images: np.ndarray, config: ImageConfig) -> np.ndarray:
     if config.pt_power != 1.0:
         remap_power(images, float(config.pt_power))
     if config.gaussian_sigma > 0:
-        images = gaussian_blur(images, gaussian_weights(config.gaussian_sigma))
+        # zero outside the image, as nothing outside the window was kept (mode="constant");
+        # the papers only say "a Gaussian filter", scipy's default "reflect" would fold the
+        # edge pixels back in
+        from scipy.ndimage import gaussian_filter
+
+        sigma = float(config.gaussian_sigma)
+        images = gaussian_filter(images, sigma=(0.0, sigma, sigma), mode="constant", cval=0.0, truncate=4.0)
     if config.normalize:
         normalise(images)
     if config.pad_to is not None and config.pad_to > config.npix:
