@@ -1,10 +1,16 @@
-"""`OnnxModel`: an ONNX anomaly model as a coffea ``numpy_call_wrapper``.
+"""`OnnxModel`: an ONNX anomaly model behind coffea's ``numpy_call_wrapper`` interface.
 
 The model reads its own card (Contract 3), builds its input from the card's representation
 (Contract 2, ``coffea_anomaly.representations.registry.build_input``), checks the input
 against the card, and runs onnxruntime in bounded-memory batches. It works on eager or
-virtual awkward arrays and on dask-awkward arrays (coffea's ``numpy_call_wrapper`` maps it
-over partitions), and on plain numpy input via :meth:`OnnxModel.score_numpy`.
+virtual awkward arrays and on dask-awkward arrays (mapped over partitions), and on plain
+numpy input via :meth:`OnnxModel.score_numpy`.
+
+The base class is :class:`~coffea_anomaly.inference.numpy_call.NumpyCallWrapper`, our own
+class with the interface of ``coffea.ml_tools.numpy_call_wrapper`` (``prepare_awkward`` /
+``validate_numpy_input`` / ``numpy_call`` / ``postprocess_awkward``). Inheriting from
+coffea's would import ``coffea.ml_tools`` and with it torch, which scoring never needs:
+importing, constructing, calling and unpickling an ``OnnxModel`` never imports torch.
 
 One ``InferenceSession`` is kept per worker process, in a module-level cache keyed by the
 model's sha256 and the session options. The session is never pickled: the model bytes
@@ -28,7 +34,6 @@ from typing import Any
 import awkward as ak
 import numpy as np
 import onnx
-from coffea.ml_tools.helper import numpy_call_wrapper
 
 from ..errors import InputDataError, ModelCardError, ShapeMismatchError
 from ..representations._dask import is_dask, map_eager
@@ -41,6 +46,7 @@ from .card import (
     read_card,
     read_model_file,
 )
+from .numpy_call import NumpyCallWrapper
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -173,7 +179,7 @@ def _unflatten_like(values: ak.Array, jets: ak.Array) -> ak.Array:
     return ak.unflatten(values, ak.num(jets, axis=1))
 
 
-class OnnxModel(numpy_call_wrapper):
+class OnnxModel(NumpyCallWrapper):
     """An ONNX model with a coffea-anomaly card, callable on awkward, dask-awkward or numpy.
 
     Calling the model on ``(jets, constituents)`` builds the card's representation and
@@ -263,9 +269,8 @@ class OnnxModel(numpy_call_wrapper):
         return self._session
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
+        state = super().__getstate__()  # without the cached dask.delayed(self)
         state["_session"] = None  # sessions do not pickle; each process makes its own
-        state.pop("_delayed_wrapper", None)  # coffea caches dask.delayed(self) here
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
