@@ -104,7 +104,7 @@ def run_demo(
         dijet_cfg = RunConfig(
             processor="dijet", fileset=_fileset(samples, ["dijet_data"]),
             models=[_model(dijet_model)], executor="dask", workers=workers, chunksize=2000,
-            mjj_range=(1000.0, 8000.0),
+            mjj_range=(1000.0, 8000.0), selection={"mjj_min": 1500.0, "mjj_max": 8000.0},
         )
         dijets = run_analysis(dijet_cfg, out / "dijet", client=client)
     headline["jets"] = _run_headline(jets.summary)

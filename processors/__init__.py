@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+from coffea_anomaly.selection import DijetSelection, JetSelection
+
 from .dijet_anomaly import DijetAnomalyProcessor
 from .jet_anomaly import JetAnomalyProcessor
-from .selection import DijetSelection, JetSelection
 
 __all__ = ["DijetAnomalyProcessor", "DijetSelection", "JetAnomalyProcessor", "JetSelection"]
 

@@ -10,20 +10,27 @@ import awkward as ak
 import hist
 from coffea import processor
 
-from coffea_anomaly.histograms import (
-    dataset_axis,
-    is_dask,
-    make_hist,
-    mass_axis,
-    mjj_axis,
-    score_axis,
-)
+from coffea_anomaly.histograms import dataset_axis, is_dask, make_hist, mass_axis, mjj_axis
 from coffea_anomaly.representations import fatjet_constituents
+from coffea_anomaly.selection import DijetSelection, select_dijets
 
-from .common import count, dataset_name, event_weight, load_models, model_scores, require_fields
-from .selection import DijetSelection
+from .common import (
+    choose_selection,
+    count,
+    dataset_name,
+    event_weight,
+    load_models,
+    model_score_axis,
+    model_scores,
+    require_fields,
+)
 
-__all__ = ["DijetAnomalyProcessor"]
+__all__ = ["DEFAULT_DIJET_SELECTION", "DijetAnomalyProcessor"]
+
+#: for models whose card records no training selection: LHC-Olympics-like cuts
+DEFAULT_DIJET_SELECTION = DijetSelection(
+    jet_pt_min=300.0, lead_pt_min=1200.0, eta_max=2.5, deta_max=1.3, mjj_min=1500.0, mjj_max=8000.0
+)
 
 #: score bins of the 2-D QUAK-space projections and of the m_jj x score1 x score2 histograms
 QUAK_BINS = 50
@@ -54,7 +61,10 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
     Args:
         models: event-level ONNX models (paths, shipped names, OnnxModel objects) or a
             mapping name -> model; may be empty (then only m_jj is histogrammed).
-        selection: the dijet selection.
+        selection: the dijet selection (:mod:`coffea_anomaly.selection`); None: the one
+            the models were trained with (their cards); a mapping: options that replace
+            the trained selection's. A looser one than training is run, and said in
+            :attr:`selection_warnings`.
         mjj_range: m_jj histogram range in GeV.
         model_options: OnnxModel options (batch_size, intra_op_threads, ...).
     """
@@ -62,19 +72,15 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
     def __init__(
         self,
         models: Sequence[Any] | Mapping[str, Any] = (),
-        selection: DijetSelection | None = None,
+        selection: DijetSelection | Mapping[str, Any] | None = None,
         mjj_range: tuple[float, float] = (1000.0, 8000.0),
         model_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.models = load_models(models, **(model_options or {}))
-        self.selection = selection or DijetSelection()
+        self.selection, self.selection_warnings = choose_selection(
+            self.models, selection, DEFAULT_DIJET_SELECTION
+        )
         self.mjj_range = mjj_range
-
-    def _score_axis(self, model: Any, score: str, name: str, max_bins: int | None = None) -> Any:
-        quant = (model.card.background_quantiles or {}).get(score)
-        if quant:
-            return score_axis(name, quantiles=quant["q"], values=quant["value"], max_bins=max_bins)
-        return score_axis(name, max_bins=max_bins)
 
     def process(self, events: Any) -> dict[str, Any]:
         dataset = dataset_name(events)
@@ -85,26 +91,13 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         label = events.truthLabel if "truthLabel" in events.fields else ak.full_like(weight, -1, dtype="int32")
 
         fatjets = events.FatJet
-        constituents = fatjet_constituents(events)
-        good = (fatjets.pt > sel.jet_pt_min) & (abs(fatjets.eta) < sel.eta_max)
-        jets = fatjets[good]
-        cons = constituents[good]
+        if sel.truth_match:
+            require_fields(fatjets, "truthMatch", where=f"FatJet of dataset {dataset!r}")
+        jets, cons, keep, steps = select_dijets(fatjets, fatjet_constituents(events), sel)
         cutflow: dict[str, Any] = {"events": ak.num(events, axis=0)}
-        two = ak.num(jets, axis=1) >= 2
-        cutflow[">= 2 fat jets"] = count(two)
-        jets = jets[two][:, :2]
-        cons = cons[two][:, :2]
-        weight, label = weight[two], label[two]
-        j1, j2 = jets[:, 0], jets[:, 1]
-        lead_ok = j1.pt > sel.lead_pt_min
-        cutflow["leading jet pT"] = count(lead_ok)
-        deta_ok = lead_ok & (abs(j1.eta - j2.eta) < sel.deta_max)
-        cutflow["|delta eta|"] = count(deta_ok)
-        mjj = (j1 + j2).mass
-        keep = deta_ok & (mjj >= sel.mjj_min) & (mjj < sel.mjj_max)
-        cutflow["m_jj range"] = count(keep)
-        jets, cons = jets[keep], cons[keep]
-        mjj, weight, label = mjj[keep], weight[keep], label[keep]
+        cutflow.update({name: count(mask) for name, mask in steps.items()})
+        weight, label = weight[keep], label[keep]
+        mjj = (jets[:, 0] + jets[:, 1]).mass
         heavy_first = jets[ak.argsort(jets.mass, axis=1, ascending=False)]
 
         hists: dict[str, Any] = {}
@@ -119,25 +112,25 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
         scores: dict[str, Any] = {}
         score_axes: dict[str, tuple[Any, str]] = {}
         for name, model in self.models.items():
-            for key, values in model_scores(name, model, jets, cons).items():
+            for key, (score_name, values) in model_scores(name, model, jets, cons).items():
                 scores[key] = values
-                score_axes[key] = (model, key.split(".", 1)[1] if "." in key else model.card.score_names[0])
+                score_axes[key] = (model, score_name)
         if scores:
             cutflow["events scored"] = ak.num(mjj, axis=0)
         for key, values in scores.items():
             model, sname = score_axes[key]
-            hs = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), self._score_axis(model, sname, "score"),
+            hs = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), model_score_axis(model, sname, "score"),
                            _label_axis(), dask=dask, name=f"mjj_score_{key}")
             hs.fill(dataset=dataset, mjj=mjj, score=values, label=label, weight=weight)
             hists[f"mjj_score_{key}"] = hs
         for a, b in itertools.combinations(scores, 2):
             (ma, sa), (mb, sb) = score_axes[a], score_axes[b]
-            hq = make_hist(dataset_axis(), self._score_axis(ma, sa, "score1", QUAK_BINS), self._score_axis(mb, sb, "score2", QUAK_BINS),
+            hq = make_hist(dataset_axis(), model_score_axis(ma, sa, "score1", QUAK_BINS), model_score_axis(mb, sb, "score2", QUAK_BINS),
                            _label_axis(), dask=dask, name=f"quak_{a}__{b}")
             hq.fill(dataset=dataset, score1=scores[a], score2=scores[b], label=label, weight=weight)
             hists[f"quak_{a}__{b}"] = hq
-            h3 = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), self._score_axis(ma, sa, "score1", MJJ_QUAK_BINS),
-                           self._score_axis(mb, sb, "score2", MJJ_QUAK_BINS), dask=dask, name=f"mjj_quak_{a}__{b}")
+            h3 = make_hist(dataset_axis(), mjj_axis(*self.mjj_range), model_score_axis(ma, sa, "score1", MJJ_QUAK_BINS),
+                           model_score_axis(mb, sb, "score2", MJJ_QUAK_BINS), dask=dask, name=f"mjj_quak_{a}__{b}")
             h3.fill(dataset=dataset, mjj=mjj, score1=scores[a], score2=scores[b], weight=weight)
             hists[f"mjj_quak_{a}__{b}"] = h3
         return {"hists": hists, "cutflow": {dataset: cutflow}}

@@ -8,13 +8,25 @@ from typing import Any
 import awkward as ak
 from coffea import processor
 
-from coffea_anomaly.histograms import dataset_axis, is_dask, make_hist, mass_axis, score_axis
+from coffea_anomaly.histograms import dataset_axis, is_dask, make_hist, mass_axis
 from coffea_anomaly.representations import fatjet_constituents
+from coffea_anomaly.selection import JetSelection, select_jets
 
-from .common import count, dataset_name, event_weight, load_models, model_scores, require_fields
-from .selection import JetSelection
+from .common import (
+    choose_selection,
+    count,
+    dataset_name,
+    event_weight,
+    load_models,
+    model_score_axis,
+    model_scores,
+    require_fields,
+)
 
-__all__ = ["JetAnomalyProcessor"]
+__all__ = ["DEFAULT_JET_SELECTION", "JetAnomalyProcessor"]
+
+#: for models whose card records no training selection: the top-tagging benchmark window
+DEFAULT_JET_SELECTION = JetSelection(pt_min=550.0, pt_max=650.0, eta_max=2.0)
 
 
 class JetAnomalyProcessor(processor.ProcessorABC):
@@ -34,24 +46,23 @@ class JetAnomalyProcessor(processor.ProcessorABC):
     Args:
         models: ONNX models (paths, shipped names, or OnnxModel objects), or a mapping
             name -> model.
-        selection: the fat-jet selection.
+        selection: the fat-jet selection (:mod:`coffea_anomaly.selection`); None: the
+            one the models were trained with (their cards); a mapping: options that
+            replace the trained selection's. A looser one than training is run, and
+            said in :attr:`selection_warnings`.
         model_options: OnnxModel options (batch_size, intra_op_threads, ...).
     """
 
     def __init__(
         self,
         models: Sequence[Any] | Mapping[str, Any],
-        selection: JetSelection | None = None,
+        selection: JetSelection | Mapping[str, Any] | None = None,
         model_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.models = load_models(models, **(model_options or {}))
-        self.selection = selection or JetSelection()
-
-    def _score_axis(self, model: Any, score: str) -> Any:
-        quant = (model.card.background_quantiles or {}).get(score)
-        if quant:
-            return score_axis(quantiles=quant["q"], values=quant["value"])
-        return score_axis()
+        self.selection, self.selection_warnings = choose_selection(
+            self.models, selection, DEFAULT_JET_SELECTION
+        )
 
     def process(self, events: Any) -> dict[str, Any]:
         require_fields(events, "FatJet", where=f"dataset {dataset_name(events)!r}")
@@ -61,26 +72,14 @@ class JetAnomalyProcessor(processor.ProcessorABC):
         weight = event_weight(events)
 
         fatjets = events.FatJet
-        constituents = fatjet_constituents(events)
-        cut_pt = (fatjets.pt >= sel.pt_min) & (fatjets.pt < sel.pt_max)
-        cut_eta = abs(fatjets.eta) < sel.eta_max
-        mask = cut_pt & cut_eta
+        if sel.truth_match:
+            require_fields(fatjets, "truthMatch", where=f"FatJet of dataset {dataset!r}")
+        jets, cons, steps = select_jets(fatjets, fatjet_constituents(events), sel)
         cutflow: dict[str, Any] = {
             "events": ak.num(events, axis=0),
             "fat jets": count(ak.num(fatjets, axis=1)),
-            "jets pt window": count(cut_pt),
-            "jets pt window, |eta|": count(mask),
+            **{name: count(mask) for name, mask in steps.items()},
         }
-        if sel.truth_match:
-            require_fields(fatjets, "truthMatch", where=f"FatJet of dataset {dataset!r}")
-            mask = mask & (fatjets.truthMatch == 1)
-            cutflow["jets truth-matched"] = count(mask)
-        jets = fatjets[mask]
-        cons = constituents[mask]
-        if sel.max_jets:
-            jets = jets[:, : sel.max_jets]
-            cons = cons[:, : sel.max_jets]
-            cutflow[f"jets leading {sel.max_jets}"] = count(ak.num(jets, axis=1))
         cutflow["jets without constituents"] = count(ak.num(cons, axis=2) == 0)
         cutflow["events with a selected jet"] = count(ak.num(jets, axis=1) > 0)
 
@@ -91,11 +90,10 @@ class JetAnomalyProcessor(processor.ProcessorABC):
         hists: dict[str, Any] = {}
         n_scored = None
         for name, model in self.models.items():
-            for key, scores in model_scores(name, model, jets, cons).items():
+            for key, (score_name, scores) in model_scores(name, model, jets, cons).items():
                 s = ak.flatten(scores)
                 n_scored = count(ak.num(scores, axis=1))
-                score_name = key.split(".", 1)[1] if "." in key else model.card.score_names[0]
-                ax = self._score_axis(model, score_name)
+                ax = model_score_axis(model, score_name)
                 h = make_hist(dataset_axis(), ax, dask=dask, name=f"score_{key}")
                 h.fill(dataset=dataset, score=s, weight=jet_w)
                 hists[f"score_{key}"] = h

@@ -27,6 +27,7 @@ def mean_square_model(
     shape: tuple[int, ...],
     level: str,
     quantile_values: list[float] | None = None,
+    selection: dict[str, Any] | None = None,
 ) -> Path:
     """Write a model computing mean(x**2) per item, with a card, to ``path``."""
     axes = list(range(1, len(shape) + 1))
@@ -57,24 +58,26 @@ def mean_square_model(
         score_names=("score",),
         training={"sample": "none", "n_train": 0, "seed": 0, "epochs": 0},
         background_quantiles=quant,
+        selection=selection or {},
     )
     write_card(model, card)
     onnx.save(model, path)
     return path
 
 
-def image_toy(path: Path) -> Path:
+def image_toy(path: Path, selection: dict[str, Any] | None = None) -> Path:
     """Jet-level toy on 40x40 jet images (unit-sum images: score ~ 1e-4 .. 1e-2)."""
     return mean_square_model(
         path, name="toy_image", kind="jet_image", config={"npix": 40}, shape=(40, 40), level="jet",
-        quantile_values=[0.0, 5e-5, 1e-4, 2e-4, 4e-4, 8e-4, 1.2e-3, 3e-3, 6e-2],
+        quantile_values=[0.0, 5e-5, 1e-4, 2e-4, 4e-4, 8e-4, 1.2e-3, 3e-3, 6e-2], selection=selection,
     )
 
 
-def dijet_toy(path: Path, name: str = "toy_dijet", features: tuple[str, ...] = ("tau21", "tau32")) -> Path:
+def dijet_toy(path: Path, name: str = "toy_dijet", features: tuple[str, ...] = ("tau21", "tau32"),
+              selection: dict[str, Any] | None = None) -> Path:  # fmt: skip
     """Event-level toy on dijet features (unit-free taus: score in [0, 1])."""
     return mean_square_model(
         path, name=name, kind="dijet_features", config={"features": list(features)},
         shape=(2 * len(features),), level="event",
-        quantile_values=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0],
+        quantile_values=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0], selection=selection,
     )

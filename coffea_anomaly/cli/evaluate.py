@@ -14,8 +14,9 @@ __all__ = ["command"]
 @click.option("--signal", required=True, help="Signal sample: fileset.json, its folder or a ROOT file.")
 @click.option("--background", required=True, help="Background sample (same forms).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder for roc.png.")
-@click.option("--pt-min", type=float, default=None, help="Fat-jet pT minimum (default: the card's training selection).")
-@click.option("--pt-max", type=float, default=None, help="Fat-jet pT maximum (default: the card's).")
+@click.option("--pt-min", type=float, default=None,
+              help="Fat-jet pT minimum; for dijet models of both jets (default: the card's training selection).")  # fmt: skip
+@click.option("--pt-max", type=float, default=None, help="Fat-jet pT maximum, jet-level models (default: the card's).")
 @click.option("--signal-truth-match/--no-signal-truth-match", default=False,
               help="Keep only truth-matched signal fat jets (FatJet_truthMatch == 1).")  # fmt: skip
 @click.option("--max-items", type=int, default=0, help="At most this many jets/events per sample (0 = all).")
@@ -42,17 +43,26 @@ def command(
     from ..training.evaluate import evaluate_model, training_selection
     from ..training.settings import SampleSpec
 
-    sel = training_selection(model, pt_min=pt_min, pt_max=pt_max)
+    window = {"pt_min": pt_min, "pt_max": pt_max}
+    sel = training_selection(model)
+    if sel.kind == "dijet":  # the window applies to both jets of the pair
+        if pt_max is not None:
+            from ..errors import ConfigError
+
+            raise ConfigError("--pt-max applies to jet-level models; this model scores dijet events")
+        window = {"jet_pt_min": pt_min}
+    sel = training_selection(model, **window)
     sig_sel = dataclasses.replace(sel, truth_match=signal_truth_match)
     bkg_sel = dataclasses.replace(sel, truth_match=False)
     result = evaluate_model(
         model,
         SampleSpec(signal, sig_sel, max_items, "signal", weighted),
         SampleSpec(background, bkg_sel, max_items, "background", weighted),
-        out=out,
+        out_dir=out,
         progress=progress,
     )
     click.echo(f"signal: {result.n_signal} items, background: {result.n_background} items")
-    click.echo(f"AUC = {result.auc:.4f}")
+    for name, auc in result.aucs.items():
+        click.echo(f"AUC = {auc:.4f}" if len(result.aucs) == 1 else f"AUC ({name}) = {auc:.4f}")
     if result.roc_png is not None:
         click.echo(f"ROC curve: {result.roc_png}")

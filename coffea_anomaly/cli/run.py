@@ -34,6 +34,8 @@ def print_summary(summary: dict, out_dir: Path) -> None:
             if key.startswith("sculpting_"):
                 txt = ", ".join(f"{k} {v:.3f}" for k, v in val.items())
                 click.echo(f"  {model}: mass sculpting of {key[10:]} (JSD) {txt}")
+    for warning in summary.get("warnings") or []:
+        click.echo(f"  warning: {warning}")
     click.echo(f"  outputs: {out_dir}/hists.root, hists.json, summary.json, plots/")
 
 

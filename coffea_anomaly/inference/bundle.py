@@ -3,7 +3,8 @@
 QUAK scores each jet or event with one model per prior (background and signal priors) and
 works in the space of their losses. A bundle calls each model on the same jets and returns
 an awkward record with one field per model (``name``) or, for models with several scores,
-per model and score (``name_score``).
+per model and score (``name.score``: :meth:`ModelCard.score_keys`, the naming the
+processors and histograms use too).
 
 Example:
     >>> bundle = ModelBundle(["quak_qcd.onnx", "quak_wprime.onnx"])   # doctest: +SKIP
@@ -77,13 +78,7 @@ class ModelBundle:
     @property
     def fields(self) -> list[str]:
         """The record fields :meth:`__call__` returns, in order."""
-        out = []
-        for key, model in self.models.items():
-            if len(model.score_names) == 1:
-                out.append(key)
-            else:
-                out.extend(f"{key}_{s}" for s in model.score_names)
-        return out
+        return [k for key, model in self.models.items() for k in model.card.score_keys(key)]
 
     def __iter__(self) -> Iterator[OnnxModel]:
         return iter(self.models.values())
@@ -103,11 +98,9 @@ class ModelBundle:
         columns: dict[str, Any] = {}
         for key, model in self.models.items():
             result = model(jets, constituents)
-            if len(model.score_names) == 1:
-                columns[key] = result
-            else:
-                for s in model.score_names:
-                    columns[f"{key}_{s}"] = result[s]
+            keys = model.card.score_keys(key)
+            for k, s in keys.items():
+                columns[k] = result if len(keys) == 1 else result[s]
         if isinstance(jets, np.ndarray):
             return columns
         if is_dask(jets):

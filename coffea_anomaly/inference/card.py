@@ -35,6 +35,7 @@ import onnx
 from .._version import __version__
 from ..config import config_from_dict, config_to_dict
 from ..errors import ConfigError, InputDataError, ModelCardError
+from ..selection import Selection, selection_from_dict
 
 __all__ = [
     "CARD_KEY",
@@ -45,8 +46,8 @@ __all__ = [
     "check_card_against_graph",
     "format_shape",
     "load_onnx",
-    "read_model_file",
     "read_card",
+    "read_model_file",
     "write_card",
 ]
 
@@ -154,6 +155,9 @@ class ModelCard:
         metrics: numbers measured at export (e.g. ``{"auc_top_vs_qcd": 0.89}``).
         background_quantiles: per score name ``{"q": [...], "value": [...]}``, the score
             values below which a fraction ``q`` of the training background lies.
+        selection: the jet or dijet selection the model was trained with, as
+            :func:`coffea_anomaly.selection.selection_to_dict` writes it (``{}``: unknown);
+            the processors and ``score()`` default to it.
         package_version: coffea-anomaly version that wrote the card.
         created: ISO-8601 UTC time of export.
         card_version: card format version.
@@ -170,6 +174,7 @@ class ModelCard:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     background_quantiles: dict[str, Any] = field(default_factory=dict)
+    selection: dict[str, Any] = field(default_factory=dict)
     package_version: str = __version__
     created: str = field(default_factory=_now)
     card_version: int = CARD_VERSION
@@ -207,13 +212,37 @@ class ModelCard:
                 f"(outputs: {', '.join(outs)})"
             )
         object.__setattr__(self, "score_names", names)
-        for attr in ("training", "metrics", "background_quantiles"):
+        for attr in ("training", "metrics", "background_quantiles", "selection"):
             value = _plain_json(getattr(self, attr), attr)
             if not isinstance(value, dict):
                 raise ModelCardError(f"model card field '{attr}' must be a mapping")
             object.__setattr__(self, attr, value)
         for score_name, table in self.background_quantiles.items():
             _check_quantiles(score_name, table, names)
+        if self.selection:
+            want = "jet" if self.level == "jet" else "dijet"
+            try:
+                sel = selection_from_dict(self.selection)
+            except ConfigError as err:
+                raise ModelCardError(f"model card 'selection' is invalid: {err}") from err
+            if sel.kind != want:
+                raise ModelCardError(f"a {self.level}-level model card needs a {want} selection, not {sel.kind}")
+
+    def score_keys(self, model_name: str) -> dict[str, str]:
+        """How this model's scores are named in records, histograms and summaries.
+
+        ``{"<model>": score}`` for a single-score model, ``{"<model>.<score>": score}`` for
+        each score of a multi-score one: the one naming used by ``score()``, bundles, the
+        processors and the runner.
+        """
+        if len(self.score_names) == 1:
+            return {model_name: self.score_names[0]}
+        return {f"{model_name}.{s}": s for s in self.score_names}
+
+    @property
+    def trained_selection(self) -> Selection | None:
+        """The selection the model was trained with (None: the card does not record it)."""
+        return selection_from_dict(self.selection) if self.selection else None
 
     @property
     def input(self) -> TensorSpec:

@@ -80,10 +80,13 @@ def _fields(array: Any) -> list[str]:
     return list(getattr(array, "fields", []) or [])
 
 
-def _event_jets(jets: Any, constituents: Any, collection: str) -> tuple[Any, Any]:
-    """The two leading jets of every event, for event-level (dijet) models."""
-    jets = jets[:, :2]
-    constituents = constituents[:, :2] if constituents is not None else None
+def _event_jets(jets: Any, constituents: Any, collection: str, card: Any) -> tuple[Any, Any]:
+    """The two jets of every event an event-level model scores: the pair its training
+    selection defines (:func:`coffea_anomaly.selection.dijet_pair`; the two leading jets
+    for cards that record no selection). The selection's cuts are not applied here."""
+    from ..selection import DijetSelection, dijet_pair
+
+    jets, constituents = dijet_pair(jets, constituents, card.trained_selection or DijetSelection())
     if isinstance(jets, ak.Array):
         short = int(ak.sum(ak.num(jets, axis=1) < 2))
         if short:
@@ -116,9 +119,11 @@ def score(
 
     Returns:
         For jet-level models, scores aligned with the jets (events x jets for events); for
-        event-level models, one score per event (events are scored on their two leading
-        jets). A model with several scores, or a bundle, gives a record with one field per
-        model/score.
+        event-level models, one score per event, scored on the pair of jets the model's
+        training selection takes (the two leading jets; the selection's cuts are the
+        caller's, as the processors apply them). A model with several scores, or a
+        bundle, gives a record with one field per model/score (``model`` or
+        ``model.score``, as :meth:`ModelCard.score_keys` names them).
 
     Raises:
         MissingCollectionError: events without the jet collection or its constituents.
@@ -135,5 +140,6 @@ def score(
     else:
         jets = data
     if scorer.level == "event" and jets.ndim > 1:
-        jets, constituents = _event_jets(jets, constituents, collection)
+        card = next(iter(scorer)).card if isinstance(scorer, ModelBundle) else scorer.card
+        jets, constituents = _event_jets(jets, constituents, collection, card)
     return scorer(jets, constituents)

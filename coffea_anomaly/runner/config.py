@@ -24,7 +24,9 @@ class RunConfig:
         fileset: path of a coffea fileset JSON (relative paths are relative to the config
             file), or the fileset itself ``{dataset: {"files": {path: "Events"}, ...}}``.
         models: model specs: shipped names, ONNX paths, or ``{name: spec}``.
-        selection: options of the processor's selection dataclass.
+        selection: options of the processor's selection (:mod:`coffea_anomaly.selection`)
+            that replace those the models were trained with (their cards); empty: run
+            with the training selection.
         executor: iterative, futures, dask (Runner + LocalCluster or scheduler) or
             dask-awkward (``apply_to_fileset`` on the same cluster).
         workers: worker processes for futures/dask.

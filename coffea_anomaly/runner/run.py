@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..config import config_from_dict
 from ..errors import ConfigError
 from ..fileio import write_json
+from ..selection import selection_to_dict
 from .config import RunConfig, load_fileset
 from .execute import execute
 from .files import check_fileset
@@ -36,23 +36,17 @@ class RunResult:
 
 def build_processor(cfg: RunConfig) -> Any:
     """The configured processor instance (its models are loaded, their cards checked)."""
-    from ..processors import (
-        DijetAnomalyProcessor,
-        DijetSelection,
-        JetAnomalyProcessor,
-        JetSelection,
-    )
+    from ..processors import DijetAnomalyProcessor, JetAnomalyProcessor
 
     models = cfg.models
     if isinstance(models, str):
         models = [models]
+    # the selection the models were trained with (their cards), with the config's options
     if cfg.processor == "jet":
-        proc = JetAnomalyProcessor(models, config_from_dict(JetSelection, cfg.selection), cfg.model_options)
+        proc = JetAnomalyProcessor(models, cfg.selection, cfg.model_options)
         want = "jet"
     else:
-        proc = DijetAnomalyProcessor(
-            models, config_from_dict(DijetSelection, cfg.selection), tuple(cfg.mjj_range), cfg.model_options
-        )
+        proc = DijetAnomalyProcessor(models, cfg.selection, tuple(cfg.mjj_range), cfg.model_options)
         want = "event"
     for name, model in proc.models.items():
         if model.card.level != want:
@@ -111,11 +105,10 @@ def _score_quantiles(proc: Any) -> dict[str, Any]:
     """Training-background quantile table per histogram score key ("<model>[.<score>]")."""
     out: dict[str, Any] = {}
     for name, model in proc.models.items():
-        names = list(model.card.score_names)
-        for s in names:
+        for key, s in model.card.score_keys(name).items():
             table = (model.card.background_quantiles or {}).get(s)
             if table:
-                out[name if len(names) == 1 else f"{name}.{s}"] = table
+                out[key] = table
     return out
 
 
@@ -168,5 +161,7 @@ def _summary(cfg: RunConfig, fileset: dict[str, Any], checks: dict[str, Any], ou
         "all_events_accounted": accounted if cfg.max_chunks is None else None,
         "datasets": datasets,
         "models": models,
+        "selection": selection_to_dict(proc.selection),
+        "warnings": list(proc.selection_warnings),
         "config": cfg.to_dict(),
     }

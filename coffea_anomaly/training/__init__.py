@@ -1,9 +1,10 @@
-"""Training stage of coffea-anomaly: PyTorch autoencoders, training loop, ONNX export.
+"""Training stage of coffea-anomaly: model families (plug-ins), the loop, ONNX export.
 
 PyTorch is an optional extra (``pip install 'coffea-anomaly[train]'``). Importing this
 package never imports torch; the public names below are resolved lazily, and using one
 that needs torch without it raises :class:`~coffea_anomaly.errors.MissingDependencyError`.
-The torch-free parts (ROC/AUC, quantiles, data loading, configs) work without it.
+The torch-free parts (ROC/AUC, quantiles, data loading, configs, the family registry,
+the pipeline for families that need no torch) work without it.
 """
 
 from __future__ import annotations
@@ -19,28 +20,34 @@ _LAZY: dict[str, str] = {
     "score_quantiles": "metrics",
     "TrainingConfig": "settings",
     "LoopConfig": "settings",
-    "SelectionConfig": "settings",
+    "ModelSpec": "settings",
     "SampleSpec": "settings",
     "load_training_config": "settings",
     "load_inputs": "data",
-    "select_fatjets": "data",
+    "Inputs": "data",
     "evaluate_model": "evaluate",
     "Evaluation": "evaluate",
     "plot_roc": "evaluate",
-    "Inputs": "data",
-    # need torch
-    "Autoencoder": "models",
-    "ImageCNNAutoencoder": "models",
-    "DenseAutoencoder": "models",
-    "build_model": "models",
-    "ScoreModule": "export",
-    "export_onnx": "export",
-    "fit": "loop",
-    "FitResult": "loop",
-    "predict_scores": "loop",
-    "check_parity": "export",
+    "ModelFamily": "family",
+    "ScoreOutput": "family",
+    "FitData": "family",
+    "register_family": "family",
+    "get_family": "family",
+    "family_names": "family",
+    "FitResult": "history",
+    "PhaseHistory": "history",
+    "EarlyStopping": "stopping",
+    "Decision": "stopping",
+    "check_parity": "onnx_io",
+    "save_onnx": "onnx_io",
     "train_from_config": "pipeline",
     "TrainingReport": "pipeline",
+    # need torch
+    "TorchFamily": "torch_family",
+    "Phase": "torch_family",
+    "Batch": "torch_family",
+    "run_phases": "loop",
+    "to_onnx": "export",
 }
 
 __all__ = sorted(_LAZY)

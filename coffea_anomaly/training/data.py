@@ -21,9 +21,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, InputDataError
-from .settings import RepresentationChoice, SampleSpec, SelectionConfig
+from ..selection import select_dijets, select_jets
+from .settings import RepresentationChoice, SampleSpec, resolve_selection
 
-__all__ = ["Inputs", "load_inputs", "sample_files", "select_dijet_events", "select_fatjets"]
+__all__ = ["Inputs", "load_inputs", "sample_files"]
 
 #: events read per chunk (bounded memory for large files)
 CHUNK_EVENTS = 20_000
@@ -40,10 +41,13 @@ class Inputs:
         n_selected: items that passed the selection.
         n_nonfinite: selected items dropped because their input holds NaN or inf.
         files: the ROOT files read (completely or up to the ``max_items`` cap).
+        aux: per-item quantities that are not model inputs: ``mass`` of each jet (jet
+            level) or ``mjj`` of each event (event level).
     """
 
     x: np.ndarray
     weights: np.ndarray | None
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
     n_events: int = 0
     n_selected: int = 0
     n_nonfinite: int = 0
@@ -91,44 +95,14 @@ def sample_files(path: str | Path) -> dict[str, str]:
     return files
 
 
-def _truth(fatjets: Any) -> Any:
-    if "truthMatch" not in fatjets.fields:
-        raise InputDataError("truth matching asked for, but the file has no FatJet_truthMatch")
-    return fatjets.truthMatch == 1
-
-
-def _jet_cuts(fatjets: Any, sel: SelectionConfig) -> Any:
-    mask = (fatjets.pt >= sel.pt_min) & (abs(fatjets.eta) < sel.eta_max)
-    if sel.pt_max is not None:
-        mask = mask & (fatjets.pt <= sel.pt_max)
-    if sel.truth_match:
-        mask = mask & _truth(fatjets)
-    return mask
-
-
-def select_fatjets(fatjets: Any, sel: SelectionConfig) -> Any:
-    """Events × jets boolean mask of the fat jets in the pT window and |eta| range
-    (and truth-matched if asked). ``max_jets_per_event`` is applied after masking."""
-    return _jet_cuts(fatjets, sel)
-
-
-def select_dijet_events(fatjets: Any, sel: SelectionConfig) -> np.ndarray:
-    """Boolean per event: two leading fat jets that both pass the jet cuts, the leading one
-    above ``lead_pt_min`` and their |Δη| below ``deta_max``."""
-    two = ak.num(fatjets.pt, axis=1) >= 2
-    lead = ak.pad_none(fatjets, 2, axis=1, clip=True)
-    ok = _jet_cuts(lead, sel)
-    j1, j2 = lead[:, 0], lead[:, 1]
-    mask = two & ak.fill_none(ok[:, 0] & ok[:, 1] & (j1.pt >= sel.lead_pt_min), False)
-    if sel.deta_max is not None:
-        mask = mask & ak.fill_none(abs(j1.eta - j2.eta) < sel.deta_max, False)
-    return ak.to_numpy(mask).astype(bool)
-
-
 def _chunk_inputs(
     events: Any, spec: SampleSpec, rep: RepresentationChoice, level: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs and per-item event weights of one chunk of events."""
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Model inputs, per-item event weights and auxiliary quantities of one chunk.
+
+    The jets and events are chosen by :mod:`coffea_anomaly.selection`, the functions the
+    processors and ``score()`` use.
+    """
     from ..representations import fatjet_constituents
     from ..representations.registry import build_input
 
@@ -139,25 +113,23 @@ def _chunk_inputs(
         if "genWeight" in events.fields
         else np.ones(len(events))
     )
+    sel = resolve_selection(spec.selection, level)
     if level == "jet":
-        mask = select_fatjets(fatjets, spec.selection)
-        jets, consts = fatjets[mask], constituents[mask]
-        if spec.selection.max_jets_per_event:
-            k = spec.selection.max_jets_per_event
-            jets, consts = jets[:, :k], consts[:, :k]
+        jets, consts, _ = select_jets(fatjets, constituents, sel)
         w = np.repeat(weight, ak.to_numpy(ak.num(jets, axis=1)))
+        aux = {"mass": ak.to_numpy(ak.flatten(jets.mass)).astype(np.float64)}
     else:
-        keep = select_dijet_events(fatjets, spec.selection)
-        jets, consts = fatjets[keep][:, :2], constituents[keep][:, :2]
-        w = weight[keep]
+        jets, consts, keep, _ = select_dijets(fatjets, constituents, sel)
+        w = weight[ak.to_numpy(keep).astype(bool)]
+        aux = {"mjj": ak.to_numpy((jets[:, 0] + jets[:, 1]).mass).astype(np.float64)}
     if len(w) == 0:
-        return np.zeros((0,)), w
+        return np.zeros((0,)), w, {k: np.zeros(0) for k in aux}
     x = np.asarray(build_input(rep.kind, rep.config, jets, consts), dtype=np.float32)
     if x.shape[0] != len(w):
         raise InputDataError(
             f"representation {rep.kind!r} returned {x.shape[0]} items for {len(w)} selected"
         )
-    return x, w
+    return x, w, aux
 
 
 def load_inputs(
@@ -189,6 +161,7 @@ def load_inputs(
     files = sample_files(spec.path)
     xs: list[np.ndarray] = []
     ws: list[np.ndarray] = []
+    auxs: list[dict[str, np.ndarray]] = []
     out = Inputs(x=np.zeros(0, dtype=np.float32), weights=None)
     show = sys.stderr.isatty() if progress is None else progress
     cap = spec.max_items or None
@@ -207,7 +180,7 @@ def load_inputs(
                                             RuntimeWarning)  # fmt: skip
                     events = open_events(path, mode="virtual", entry_start=start,
                                          entry_stop=stop, treepath=tree)  # fmt: skip
-                    x, w = _chunk_inputs(events, spec, representation, level)
+                    x, w, aux = _chunk_inputs(events, spec, representation, level)
                 out.n_events += stop - start
                 out.n_selected += len(w)
                 if len(w):
@@ -215,6 +188,7 @@ def load_inputs(
                     out.n_nonfinite += int(np.count_nonzero(~finite))
                     xs.append(x[finite])
                     ws.append(w[finite])
+                    auxs.append({k: v[finite] for k, v in aux.items()})
                     bar.update(int(finite.sum()))
                 if cap is not None and sum(len(a) for a in xs) >= cap:
                     break
@@ -228,6 +202,7 @@ def load_inputs(
             f"{out.n_selected} selected, {out.n_nonfinite} with non-finite inputs)"
         )
     out.x = np.concatenate(xs)[:cap]
+    out.aux = {k: np.concatenate([a[k] for a in auxs])[:cap] for k in auxs[0]}
     weights = np.concatenate(ws)[:cap]
     out.weights = weights if spec.weighted else None
     return out

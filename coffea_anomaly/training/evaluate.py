@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ModelCardError
+from ..plotting.style import styled
 from .metrics import roc_auc, roc_curve
 
 __all__ = ["Evaluation", "evaluate_model", "plot_roc", "training_selection"]
@@ -25,44 +25,59 @@ class Evaluation:
     """Result of :func:`evaluate_model`.
 
     Attributes:
-        auc: area under the ROC curve (signal vs background; larger score = signal).
+        aucs: score name -> area under the ROC curve (signal vs background; larger score
+            = signal), for every score the model returns, in the card's order.
         n_signal, n_background: items scored.
-        signal_scores, background_scores: the scores.
+        signal_scores, background_scores: score name -> the scores.
         signal_weights, background_weights: per-item weights used (None: unweighted).
         roc_png: where the ROC plot was written (None: not written).
     """
 
-    auc: float
+    aucs: dict[str, float]
     n_signal: int
     n_background: int
-    signal_scores: np.ndarray
-    background_scores: np.ndarray
+    signal_scores: dict[str, np.ndarray]
+    background_scores: dict[str, np.ndarray]
     signal_weights: np.ndarray | None = None
     background_weights: np.ndarray | None = None
     roc_png: Path | None = None
 
+    @property
+    def auc(self) -> float:
+        """The AUC of the model's first (default) score."""
+        return next(iter(self.aucs.values()))
 
-def training_selection(
-    model_path: str | Path, pt_min: float | None = None, pt_max: float | None = None
-) -> Any:
-    """The selection a model was trained with (from its card), optionally another pT window.
+
+def training_selection(model_path: str | Path, **changes: Any) -> Any:
+    """The selection a model was trained with (from its card), with some options changed.
+
+    Args:
+        model_path: the ``.onnx`` file.
+        **changes: selection options to replace (None values are ignored), e.g.
+            ``pt_min=500``.
 
     Returns:
-        a :class:`~coffea_anomaly.training.settings.SelectionConfig` (defaults when the card
-        records none).
+        a :class:`~coffea_anomaly.selection.JetSelection` or
+        :class:`~coffea_anomaly.selection.DijetSelection` (the level's defaults when the
+        card records none).
     """
     import dataclasses
 
-    from ..config import config_from_dict
     from ..inference.card import read_card
-    from .settings import SelectionConfig
+    from .settings import resolve_selection
 
     card = read_card(model_path)
-    sel = config_from_dict(SelectionConfig, card.training.get("selection") or {})
-    changes = {k: v for k, v in (("pt_min", pt_min), ("pt_max", pt_max)) if v is not None}
-    return dataclasses.replace(sel, **changes) if changes else sel
+    sel = card.trained_selection or resolve_selection({}, card.level)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    try:
+        return dataclasses.replace(sel, **changes) if changes else sel
+    except TypeError as err:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"the {sel.kind} selection of {card.name!r} has no option: {err}") from err
 
 
+@styled
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path) -> Path:
     """Plot ROC curves as background rejection 1/eps_B against signal efficiency eps_S.
 
@@ -91,10 +106,12 @@ def evaluate_model(
     model_path: str | Path,
     signal: Any,
     background: Any,
-    out: str | Path | None = None,
+    out_dir: str | Path | None = None,
     progress: bool | None = None,
 ) -> Evaluation:
-    """Score a signal and a background sample with an exported model; AUC and ROC plot.
+    """Score a signal and a background sample with an exported model; AUCs and ROC plot.
+
+    Every score the model returns is evaluated (one AUC and one ROC curve each).
 
     The input representation and its config come from the model's card; the samples are
     read and selected exactly as in training (:func:`coffea_anomaly.training.data.load_inputs`).
@@ -103,11 +120,12 @@ def evaluate_model(
         model_path: the ``.onnx`` file (with its model card).
         signal: a :class:`~coffea_anomaly.training.settings.SampleSpec` for the signal.
         background: a :class:`~coffea_anomaly.training.settings.SampleSpec` for the background.
-        out: folder for ``roc.png`` (None: no plot).
+        out_dir: folder for ``roc.png`` (None: no plot).
         progress: show progress bars (default: when stderr is a terminal).
 
     Raises:
         ModelCardError: the model has no valid card, or its input does not match the data.
+        InputDataError: unreadable samples, or nothing selected.
     """
     from ..inference.onnx_model import OnnxModel
     from .data import load_inputs
@@ -115,19 +133,21 @@ def evaluate_model(
 
     model = OnnxModel(model_path)
     card = model.card
-    if len(card.score_names) != 1:
-        raise ModelCardError(f"model '{card.name}' returns {len(card.score_names)} scores; "
-                             "evaluate handles single-score models")  # fmt: skip
     rep = RepresentationChoice(card.representation.kind, dict(card.representation.config))
-    scores: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    scores: dict[str, tuple[dict[str, np.ndarray], np.ndarray | None]] = {}
     for what, spec in (("signal", signal), ("background", background)):
         data = load_inputs(spec, rep, card.level, progress=progress)
-        scores[what] = (model.score_numpy(data.x)[card.score_names[0]], data.weights)
+        out = model.score_numpy(data.x)
+        scores[what] = ({n: np.asarray(out[n]) for n in card.score_names}, data.weights)
     (s, ws), (b, wb) = scores["signal"], scores["background"]
-    auc = roc_auc(s, b, ws, wb)
+    aucs = {n: roc_auc(s[n], b[n], ws, wb) for n in card.score_names}
     roc_png = None
-    if out is not None:
-        fpr, tpr, _ = roc_curve(s, b, ws, wb)
-        name = f"{card.name} (AUC {auc:.3f})"
-        roc_png = plot_roc({name: (fpr, tpr)}, Path(out) / "roc.png")
-    return Evaluation(auc, len(s), len(b), s, b, ws, wb, roc_png)
+    if out_dir is not None:
+        curves = {}
+        for n in card.score_names:
+            fpr, tpr, _ = roc_curve(s[n], b[n], ws, wb)
+            label = card.name if len(card.score_names) == 1 else f"{card.name} {n}"
+            curves[f"{label} (AUC {aucs[n]:.3f})"] = (fpr, tpr)
+        roc_png = plot_roc(curves, Path(out_dir) / "roc.png")
+    n_sig, n_bkg = len(next(iter(s.values()))), len(next(iter(b.values())))
+    return Evaluation(aucs, n_sig, n_bkg, s, b, ws, wb, roc_png)

@@ -1,7 +1,10 @@
-"""The training loop: Adam on the mean per-item score, seeded, with early stopping.
+"""The training loop shared by every torch family: phases, named loss terms, stopping rules.
 
-The loss of a batch is the (optionally weighted) mean of :meth:`Autoencoder.score`, the
-same per-item reconstruction MSE the exported model returns.
+For each phase of the family (:meth:`TorchFamily.phases`): a fresh optimiser, seeded
+shuffled minibatches, the family's :meth:`~TorchFamily.train_step` on each, the
+validation terms after each epoch, and the family's stopping rule deciding which epoch's
+weights to keep and when to stop. Every loss term is logged per epoch, for training and
+validation. The loop never names a family.
 
 Importing this module needs torch (``pip install 'coffea-anomaly[train]'``).
 """
@@ -12,47 +15,21 @@ import copy
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..errors import InputDataError
 from ._torch import require_torch
-from .models import Autoencoder
+from .family import FitData
+from .history import FitResult, PhaseHistory
 from .settings import LoopConfig
+from .torch_family import Batch, Phase, TorchFamily
 
 torch = require_torch()
 
-__all__ = ["FitResult", "fit", "predict_scores", "seed_everything"]
-
-
-@dataclass
-class FitResult:
-    """What happened during :func:`fit`.
-
-    Attributes:
-        initial_val_loss: validation loss of the untrained model.
-        train_loss: mean training loss per epoch (measured during the epoch).
-        val_loss: validation loss after each epoch.
-        best_epoch: 1-based epoch whose weights were kept (lowest validation loss).
-        epochs_run: epochs actually run.
-        stop_reason: ``"epochs"``, ``"early_stopping"`` or ``"max_time"``.
-        wall_s: wall time of the loop in seconds.
-    """
-
-    initial_val_loss: float = math.nan
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    best_epoch: int = 0
-    epochs_run: int = 0
-    stop_reason: str = "epochs"
-    wall_s: float = 0.0
-
-    @property
-    def best_val_loss(self) -> float:
-        """Validation loss of the kept weights."""
-        return self.val_loss[self.best_epoch - 1]
+__all__ = ["run_phases", "seed_everything"]
 
 
 def seed_everything(seed: int) -> None:
@@ -61,7 +38,7 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
-def _tensor(x: np.ndarray, what: str) -> torch.Tensor:
+def _tensor(x: np.ndarray, what: str) -> Any:
     arr = np.ascontiguousarray(x, dtype=np.float32)
     if arr.shape[0] == 0:
         raise InputDataError(f"the {what} sample is empty")
@@ -70,7 +47,7 @@ def _tensor(x: np.ndarray, what: str) -> torch.Tensor:
     return torch.from_numpy(arr)
 
 
-def _weights(w: np.ndarray | None, n: int) -> torch.Tensor:
+def _weights(w: np.ndarray | None, n: int) -> Any:
     if w is None:
         return torch.ones(n)
     t = torch.as_tensor(np.asarray(w, dtype=np.float32))
@@ -79,111 +56,126 @@ def _weights(w: np.ndarray | None, n: int) -> torch.Tensor:
     return t / t.mean()
 
 
-def _evaluate(model: Autoencoder, x: torch.Tensor, w: torch.Tensor, batch: int) -> float:
-    model.eval()
-    total = 0.0
-    with torch.no_grad():
-        for i in range(0, x.shape[0], batch):
-            total += float((model.score(x[i : i + batch]) * w[i : i + batch]).sum())
-    return total / float(w.sum())
+def _aux(aux: dict[str, np.ndarray], n: int) -> dict[str, Any]:
+    return {k: torch.as_tensor(np.asarray(v, dtype=np.float32)) for k, v in aux.items() if len(v) == n}
 
 
-def predict_scores(model: Autoencoder, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-    """Per-item scores of ``x`` from the torch model (eval mode, no gradients), float64."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for i in range(0, len(x), batch_size):
-            xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32))
-            out.append(model.score(xb).numpy().astype(np.float64))
-    return np.concatenate(out) if out else np.zeros(0)
-
-
-def fit(
-    model: Autoencoder,
-    x_train: np.ndarray,
-    x_val: np.ndarray,
+def run_phases(
+    family: TorchFamily,
+    model: Any,
+    data: FitData,
     loop: LoopConfig,
-    w_train: np.ndarray | None = None,
-    w_val: np.ndarray | None = None,
+    options: Any = None,
     progress: bool | None = None,
 ) -> FitResult:
-    """Train ``model`` in place and keep the weights of the best validation epoch.
+    """Train ``model`` in place through every phase of ``family``.
+
+    After each phase the weights of the epoch its stopping rule kept are restored.
 
     Args:
-        model: the autoencoder (its standardisation, if any, already set).
-        x_train: training inputs, first axis = items.
-        x_val: validation inputs for early stopping.
+        family: the model's family (loss terms, phases, stopping rule, step).
+        model: the module, built by ``family.build``.
+        data: training and validation inputs, weights and auxiliary quantities.
         loop: epochs, batch size, learning rate, patience, seed, time limit, threads.
-        w_train: optional per-item weights of the training inputs.
-        w_val: optional per-item weights of the validation inputs.
+        options: the family's own training options.
         progress: show a tqdm bar on stderr (default: when stderr is a terminal).
 
-    Returns:
-        the loss history and why the loop stopped.
+    Raises:
+        InputDataError: empty or non-finite inputs, or a phase whose validation loss was
+            never finite.
     """
     seed_everything(loop.seed)
     torch.set_num_threads(loop.threads)
-    xt, xv = _tensor(x_train, "training"), _tensor(x_val, "validation")
-    wt, wv = _weights(w_train, xt.shape[0]), _weights(w_val, xv.shape[0])
+    xt, xv = _tensor(data.x_train, "training"), _tensor(data.x_val, "validation")
+    wt, wv = _weights(data.w_train, xt.shape[0]), _weights(data.w_val, xv.shape[0])
+    at, av = _aux(data.aux_train, xt.shape[0]), _aux(data.aux_val, xv.shape[0])
     gen = torch.Generator().manual_seed(loop.seed)
+    show = sys.stderr.isatty() if progress is None else progress
+    result = FitResult()
+    start = time.monotonic()
     # channels-last convolutions are ~1.5x faster on CPU; the layout does not change values
     convolutional = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
     if convolutional:
         model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=loop.learning_rate)
-    result = FitResult()
-    best = math.inf
-    best_state = copy.deepcopy(model.state_dict())
-    since_best = 0
-    show = sys.stderr.isatty() if progress is None else progress
+    try:
+        for phase in family.phases(loop, options):
+            hist = _run_phase(family, model, phase, loop, options, (xt, wt, at), (xv, wv, av),
+                              gen, show, start)  # fmt: skip
+            result.phases.append(hist)
+            if hist.stop_reason == "max_time":
+                break
+    finally:
+        if convolutional:
+            model.to(memory_format=torch.contiguous_format)
+        model.eval()
+    return result
+
+
+def _run_phase(
+    family: TorchFamily,
+    model: Any,
+    phase: Phase,
+    loop: LoopConfig,
+    options: Any,
+    train: tuple[Any, Any, dict[str, Any]],
+    val: tuple[Any, Any, dict[str, Any]],
+    gen: Any,
+    show: bool,
+    start: float,
+) -> PhaseHistory:
+    xt, wt, at = train
+    xv, wv, av = val
+    loss = phase.loss or family.loss_terms
+    epochs = phase.epochs or loop.epochs
     eval_batch = max(loop.batch_size, 1024)
-    result.initial_val_loss = _evaluate(model, xv, wv, eval_batch)
-    start = time.monotonic()
-    bar = tqdm(total=loop.epochs, desc=f"train {type(model).__name__}", unit="epoch",
+    opt = family.optimizer(model, phase.learning_rate or loop.learning_rate, loop)
+    rule = family.stopping(phase, loop, options)
+    hist = PhaseHistory(phase.name)
+    hist.initial_val = family.validate(model, xv, wv, av, loss, eval_batch)
+    best_state = copy.deepcopy(model.state_dict())
+    t0 = time.monotonic()
+    bar = tqdm(total=epochs, desc=f"{family.name} {phase.name}", unit="epoch",
                disable=not show, file=sys.stderr)  # fmt: skip
     try:
-        for epoch in range(1, loop.epochs + 1):
+        for epoch in range(1, epochs + 1):
             model.train()
             order = torch.randperm(xt.shape[0], generator=gen)
-            run_sum, run_w = 0.0, 0.0
+            sums: dict[str, float] = {}
+            total_w = 0.0
             for i in range(0, xt.shape[0], loop.batch_size):
                 idx = order[i : i + loop.batch_size]
                 w = wt[idx]
-                loss = (model.score(xt[idx]) * w).sum() / w.sum()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                run_sum += float(loss.detach()) * float(w.sum())
-                run_w += float(w.sum())
-            result.train_loss.append(run_sum / run_w)
-            val = _evaluate(model, xv, wv, eval_batch)
-            result.val_loss.append(val)
-            result.epochs_run = epoch
-            if not math.isfinite(val):
-                result.stop_reason = "non_finite_loss"
+                batch = Batch(xt[idx], w, {k: v[idx] for k, v in at.items()})
+                bw = float(w.sum())
+                for k, v in family.train_step(model, opt, batch, loss).items():
+                    sums[k] = sums.get(k, 0.0) + v * bw
+                total_w += bw
+            for k, s in sums.items():
+                hist.train.setdefault(k, []).append(s / total_w)
+            terms = family.validate(model, xv, wv, av, loss, eval_batch)
+            for k, v in terms.items():
+                hist.val.setdefault(k, []).append(v)
+            hist.epochs_run = epoch
+            if not math.isfinite(terms["loss"]):
+                hist.stop_reason = "non_finite_loss"
                 break
-            if val < best * (1.0 - loop.min_delta):
-                best, since_best = val, 0
-                result.best_epoch = epoch
+            decision = rule.update(epoch, terms)
+            if decision.best:
+                hist.best_epoch = epoch
                 best_state = copy.deepcopy(model.state_dict())
-            else:
-                since_best += 1
-            bar.set_postfix(train=f"{result.train_loss[-1]:.4g}", val=f"{val:.4g}", best=result.best_epoch)
+            bar.set_postfix(train=f"{hist.train['loss'][-1]:.4g}", val=f"{terms['loss']:.4g}",
+                            best=hist.best_epoch)  # fmt: skip
             bar.update(1)
-            if since_best >= loop.patience:
-                result.stop_reason = "early_stopping"
+            if decision.stop:
+                hist.stop_reason = decision.reason or "stopped"
                 break
             if loop.max_time_s is not None and time.monotonic() - start > loop.max_time_s:
-                result.stop_reason = "max_time"
+                hist.stop_reason = "max_time"
                 break
     finally:
         bar.close()
-    if result.best_epoch == 0:
-        raise InputDataError("training diverged: the validation loss was never finite")
+    if hist.best_epoch == 0:
+        raise InputDataError(f"training diverged in phase {phase.name!r}: no epoch was kept")
     model.load_state_dict(best_state)
-    if convolutional:
-        model.to(memory_format=torch.contiguous_format)
-    model.eval()
-    result.wall_s = time.monotonic() - start
-    return result
+    hist.wall_s = time.monotonic() - t0
+    return hist

@@ -2,11 +2,13 @@
 
 Steps: read every sample through the representation code (background, optional
 independent background test sample, signals); split the background (seeded) into
-training, validation (early stopping) and test parts; fit the autoencoder; measure the
-held-out background loss, its score quantiles and the AUC against each signal; export
-to ONNX (checked against torch) with a model card that records all of it.
+training, validation (early stopping) and test parts; build and fit the model through
+its family (:mod:`coffea_anomaly.training.family`); measure, for every score the family
+exports, the held-out background mean, its quantiles and the AUC against each signal;
+export to ONNX (checked against the family's own prediction) with a model card that
+records all of it, including the selection the model was trained with.
 
-Importing this module needs torch (``pip install 'coffea-anomaly[train]'``).
+This module never names a family. Torch is imported only by families that need it.
 """
 
 from __future__ import annotations
@@ -21,19 +23,21 @@ import numpy as np
 from .._version import __version__
 from ..config import config_from_dict, config_to_dict
 from ..errors import ConfigError
+from ..selection import selection_to_dict
 from .data import Inputs, load_inputs
-from .export import check_parity, save_onnx, to_onnx
-from .loop import FitResult, fit, predict_scores, seed_everything
+from .family import FitData, ModelFamily, ScoreOutput, get_family
+from .history import FitResult
 from .metrics import DEFAULT_QUANTILES, roc_auc, score_quantiles
-from .models import Autoencoder, DenseAutoencoder, build_model
+from .onnx_io import save_onnx
 from .settings import RepresentationChoice, TrainingConfig
 
-__all__ = ["TrainingReport", "full_representation_config", "split_indices", "train_from_config"]
-
-_MEANING = (
-    "reconstruction MSE per {item}, averaged over the input's {n} values; "
-    "larger = more anomalous"
-)
+__all__ = [
+    "TrainingReport",
+    "full_representation_config",
+    "metric_name",
+    "split_indices",
+    "train_from_config",
+]
 
 
 @dataclass
@@ -121,43 +125,62 @@ def _read(cfg: TrainingConfig, rep: RepresentationChoice, progress: bool | None)
     return _Samples(bkg, i_train, i_val, i_test, *held, signals=signals)
 
 
-def _build(cfg: TrainingConfig, data: _Samples) -> Autoencoder:
-    seed_everything(cfg.loop.seed)  # the initial weights depend on the seed alone
-    model = build_model(cfg.model.kind, cfg.model.params)
-    item_shape = tuple(data.bkg.x.shape[1:])
-    if tuple(model.item_shape) != item_shape:
-        raise ConfigError(
-            f"model {cfg.model.kind!r} takes items of shape {tuple(model.item_shape)} but "
-            f"representation {cfg.representation.kind!r} gives {item_shape}"
-        )
-    if isinstance(model, DenseAutoencoder):
-        model.set_standardisation(data.bkg.x[data.i_train])
-    return model
+def _seed(seed: int) -> None:
+    """Seed numpy's legacy generator and, when a family uses it, torch."""
+    import sys
+
+    np.random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def _fit_data(cfg: TrainingConfig, data: _Samples) -> FitData:
+    bkg = data.bkg
+    return FitData(
+        x_train=bkg.x[data.i_train], x_val=bkg.x[data.i_val],
+        w_train=_weights(bkg, data.i_train), w_val=_weights(bkg, data.i_val),
+        aux_train={k: v[data.i_train] for k, v in bkg.aux.items()},
+        aux_val={k: v[data.i_val] for k, v in bkg.aux.items()},
+        level=cfg.level,
+    )  # fmt: skip
+
+
+def metric_name(kind: str, label: str, bkg_label: str, score: str, n_scores: int) -> str:
+    """Card metric names: ``auc_<signal>_vs_<background>`` (``..._<score>`` when several)."""
+    base = f"{kind}_{label}_vs_{bkg_label}" if kind == "auc" else f"{label}_{kind}"
+    return base if n_scores == 1 else f"{base}_{score}"
 
 
 def _measure(
-    cfg: TrainingConfig, model: Autoencoder, data: _Samples, history: FitResult
-) -> tuple[dict[str, float], np.ndarray, dict[str, Any]]:
-    """Metrics, held-out background scores and per-signal facts for the card."""
-    s_bkg = predict_scores(model, data.x_held)
+    cfg: TrainingConfig, family: ModelFamily, model: Any, outputs: tuple[ScoreOutput, ...],
+    data: _Samples, history: FitResult,
+) -> tuple[dict[str, float], dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
+    """Metrics, held-out background scores (per score) and per-signal facts for the card."""
+    s_bkg = family.predict(model, data.x_held)
     bkg_label = cfg.train.label or "background"
-    metrics = {"val_loss": history.best_val_loss, f"{data.held_name}_loss": _mean(s_bkg, data.w_held)}
+    n = len(outputs)
+    metrics: dict[str, float] = {"val_loss": history.best_val_loss}
+    for o in outputs:
+        metrics[metric_name("loss", data.held_name, "", o.name, n)] = _mean(s_bkg[o.name], data.w_held)
     facts: dict[str, Any] = {}
     for spec, sig in zip(cfg.signals, data.signals):
         label = spec.label or Path(spec.path).name
-        s_sig = predict_scores(model, sig.x)
-        metrics[f"auc_{label}_vs_{bkg_label}"] = roc_auc(s_sig, s_bkg, sig.weights, data.w_held)
-        metrics[f"{label}_loss"] = _mean(s_sig, sig.weights)
+        s_sig = family.predict(model, sig.x)
+        for o in outputs:
+            metrics[metric_name("auc", label, bkg_label, o.name, n)] = roc_auc(
+                s_sig[o.name], s_bkg[o.name], sig.weights, data.w_held)  # fmt: skip
+            metrics[metric_name("loss", label, "", o.name, n)] = _mean(s_sig[o.name], sig.weights)
         facts[label] = {"sample": spec.path, "selection": config_to_dict(spec.selection),
                         **sig.summary()}  # fmt: skip
     return metrics, s_bkg, facts
 
 
 def _training_facts(
-    cfg: TrainingConfig, model: Autoencoder, data: _Samples, history: FitResult
+    cfg: TrainingConfig, family: ModelFamily, model: Any, data: _Samples, history: FitResult
 ) -> dict[str, Any]:
     return {
-        "model": {"kind": cfg.model.kind, "params": model.hyperparameters()},
+        "model": {"kind": cfg.model.kind, "params": family.hyperparameters(model),
+                  "training": dict(cfg.model.training)},  # fmt: skip
         "sample": cfg.train.path,
         "label": cfg.train.label or "background",
         "selection": config_to_dict(cfg.train.selection),
@@ -174,6 +197,7 @@ def _training_facts(
         "val_loss_untrained": float(f"{history.initial_val_loss:.6g}"),
         "train_loss": [float(f"{v:.6g}") for v in history.train_loss],
         "val_loss": [float(f"{v:.6g}") for v in history.val_loss],
+        "phases": [p.to_dict() for p in history.phases],
         "fit_wall_s": round(history.wall_s, 1),
         "quantiles_and_losses_from": f"{data.held_what} ({len(data.x_held)} items)",
         "package_version": __version__,
@@ -199,43 +223,44 @@ def train_from_config(
     from ..inference.card import ModelCard, RepresentationSpec, TensorSpec
 
     start = time.monotonic()
+    family = get_family(cfg.model.kind)
+    options = family.options(cfg.model.training)
     rep = RepresentationChoice(cfg.representation.kind, full_representation_config(cfg.representation))
     data = _read(cfg, rep, progress)
-    model = _build(cfg, data)
-    history = fit(
-        model, data.bkg.x[data.i_train], data.bkg.x[data.i_val], cfg.loop,
-        _weights(data.bkg, data.i_train), _weights(data.bkg, data.i_val), progress=progress,
-    )  # fmt: skip
-    metrics, s_bkg, signal_facts = _measure(cfg, model, data, history)
+    fit_data = _fit_data(cfg, data)
+    _seed(cfg.loop.seed)  # the initial weights depend on the seed alone
+    model = family.build(cfg.model.params, fit_data, options)
+    history = family.fit(model, fit_data, cfg.loop, options, progress=progress)
+    outputs = family.score_outputs(model, cfg.level)
+    metrics, s_bkg, signal_facts = _measure(cfg, family, model, outputs, data, history)
 
-    proto = to_onnx(model)
     examples = np.concatenate([data.bkg.x[data.i_val[:48]], *(s.x[:16] for s in data.signals)])
-    parity = check_parity(model, proto, examples)
+    proto, parity = family.export(model, examples)
     item_shape = tuple(data.bkg.x.shape[1:])
-    item = "jet" if cfg.level == "jet" else "event"
     card = ModelCard(
         name=cfg.name,
         family=cfg.family,
         paper=cfg.paper,
         level=cfg.level,
         representation=RepresentationSpec(rep.kind, rep.config),
+        selection=selection_to_dict(cfg.train.selection),
         inputs=(TensorSpec("x", (None, *item_shape), "float32"),),
-        outputs=(TensorSpec("score", (None,), "float32",
-                            _MEANING.format(item=item, n=int(np.prod(item_shape)))),),  # fmt: skip
-        score_names=("score",),
+        outputs=tuple(TensorSpec(o.name, (None,), "float32", o.meaning) for o in outputs),
+        score_names=tuple(o.name for o in outputs),
         training={
             "config": config_source,
-            **_training_facts(cfg, model, data, history),
+            **_training_facts(cfg, family, model, data, history),
             "test_sample": None if cfg.test is None else cfg.test.path,
             "signals": signal_facts,
             "onnx_torch_max_rel_diff": parity,
         },
         metrics=metrics,
         background_quantiles={
-            "score": {
+            o.name: {
                 "q": list(DEFAULT_QUANTILES),
-                "value": score_quantiles(s_bkg, DEFAULT_QUANTILES, data.w_held),
+                "value": score_quantiles(s_bkg[o.name], DEFAULT_QUANTILES, data.w_held),
             }
+            for o in outputs
         },
     )
     path = Path(out)

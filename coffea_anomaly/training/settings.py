@@ -7,7 +7,7 @@ on, optional labelled samples to measure metrics at export, and the loop setting
 Example YAML::
 
     name: image_cnn_ae
-    model: {kind: image_cnn_ae, params: {bottleneck: 32}}
+    model: {kind: image_cnn_ae, params: {bottleneck: 32}}   # kind: a registered family
     representation: {kind: jet_image, config: {}}
     train: {sample: data/train/qcd_jets, selection: {pt_min: 550, pt_max: 650}}
     loop: {epochs: 30, seed: 1}
@@ -15,58 +15,46 @@ Example YAML::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..config import config_from_dict, load_yaml
 from ..errors import ConfigError
+from ..selection import DijetSelection, JetSelection, Selection, selection_from_dict
 
 __all__ = [
     "LoopConfig",
     "ModelSpec",
     "RepresentationChoice",
     "SampleSpec",
-    "SelectionConfig",
     "TrainingConfig",
     "load_training_config",
+    "resolve_selection",
 ]
 
 _LEVELS = ("jet", "event")
+OPTIMIZERS = ("adam", "adadelta", "sgd")
 
 
-@dataclass(frozen=True)
-class SelectionConfig:
-    """Which fat jets (level ``jet``) or events (level ``event``, two leading jets) to use.
+#: the selection kind of each level
+SELECTION_KIND = {"jet": "jet", "event": "dijet"}
 
-    Attributes:
-        pt_min, pt_max: fat-jet pT window in GeV (``pt_max`` None: no upper bound); for
-            events it applies to both leading jets.
-        eta_max: maximum |eta| of a fat jet.
-        truth_match: keep only fat jets with ``FatJet_truthMatch == 1`` (for events: both).
-        lead_pt_min: events only: minimum pT of the leading fat jet.
-        deta_max: events only: maximum |Δη| of the two leading jets (None: no cut).
-        max_jets_per_event: jets only: keep at most this many selected jets per event
-            (0 = all).
+
+def resolve_selection(selection: Any, level: str) -> Selection:
+    """The selection of a ``level`` (``jet``/``event``) sample, from a dict or a selection.
+
+    Raises:
+        ConfigError: the wrong kind of selection for the level, or invalid options.
     """
-
-    pt_min: float = 0.0
-    pt_max: float | None = None
-    eta_max: float = 2.0
-    truth_match: bool = False
-    lead_pt_min: float = 0.0
-    deta_max: float | None = None
-    max_jets_per_event: int = 0
-
-    def __post_init__(self) -> None:
-        if self.pt_min < 0 or (self.pt_max is not None and self.pt_max <= self.pt_min):
-            raise ConfigError(f"need 0 <= pt_min < pt_max, got {self.pt_min}, {self.pt_max}")
-        if self.eta_max <= 0:
-            raise ConfigError(f"eta_max must be positive, got {self.eta_max}")
-        if self.deta_max is not None and self.deta_max <= 0:
-            raise ConfigError(f"deta_max must be positive, got {self.deta_max}")
-        if self.max_jets_per_event < 0:
-            raise ConfigError("max_jets_per_event must be >= 0")
+    if level not in SELECTION_KIND:
+        raise ConfigError(f"level must be one of {', '.join(_LEVELS)}, not {level!r}")
+    kind = SELECTION_KIND[level]
+    if isinstance(selection, (JetSelection, DijetSelection)):
+        if selection.kind != kind:
+            raise ConfigError(f"a {level}-level sample needs a {kind} selection, not a {selection.kind} one")
+        return selection
+    return selection_from_dict(dict(selection or {}), kind)
 
 
 @dataclass(frozen=True)
@@ -75,7 +63,9 @@ class SampleSpec:
 
     Attributes:
         path: the fileset (relative paths are taken from the current directory).
-        selection: jet or event selection.
+        selection: a :class:`~coffea_anomaly.selection.JetSelection` (jet-level models)
+            or :class:`~coffea_anomaly.selection.DijetSelection` (event-level models), or
+            its options as a dict (resolved by the training config's level).
         max_items: use at most this many selected jets/events (0 = all).
         label: a short name for reports and metric names (e.g. ``qcd``, ``top``).
         weighted: use the per-event ``genWeight`` (training loss, AUC, quantiles); off,
@@ -83,7 +73,7 @@ class SampleSpec:
     """
 
     path: str
-    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    selection: Any = field(default_factory=dict)
     max_items: int = 0
     label: str = ""
     weighted: bool = False
@@ -97,10 +87,18 @@ class SampleSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """The network: a kind of :data:`coffea_anomaly.training.models.MODEL_KINDS` and its parameters."""
+    """The model: its family, the network's parameters, the family's own training options.
+
+    Attributes:
+        kind: a registered family (:func:`coffea_anomaly.training.family.family_names`).
+        params: the network's parameters (architecture).
+        training: the family's training options (its ``options_class``: e.g. a β, a
+            stopping rule, the settings of an extra phase); checked when training starts.
+    """
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,8 @@ class LoopConfig:
     Attributes:
         epochs: maximum number of epochs.
         batch_size: minibatch size.
-        learning_rate: Adam learning rate.
+        learning_rate: optimiser learning rate.
+        optimizer: ``adam`` (default), ``adadelta`` or ``sgd``.
         patience: stop after this many epochs without a better validation loss.
         min_delta: relative improvement that counts as better.
         validation_fraction: share of the training sample held out for early stopping.
@@ -132,6 +131,7 @@ class LoopConfig:
     epochs: int = 30
     batch_size: int = 256
     learning_rate: float = 1e-3
+    optimizer: str = "adam"
     patience: int = 10
     min_delta: float = 1e-4
     validation_fraction: float = 0.2
@@ -143,6 +143,8 @@ class LoopConfig:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.threads < 1:
             raise ConfigError("epochs, batch_size, patience and threads must be >= 1")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.learning_rate <= 0 or self.min_delta < 0:
             raise ConfigError("learning_rate must be > 0 and min_delta >= 0")
         held = self.validation_fraction + self.test_fraction
@@ -190,6 +192,16 @@ class TrainingConfig:
             raise ConfigError("a training config needs a 'name'")
         if self.level not in _LEVELS:
             raise ConfigError(f"level must be one of {', '.join(_LEVELS)}, not {self.level!r}")
+        # every sample's selection becomes the level's selection class
+        for name in ("train", "test"):
+            spec = getattr(self, name)
+            if spec is not None:
+                object.__setattr__(self, name, _with_selection(spec, self.level))
+        object.__setattr__(self, "signals", tuple(_with_selection(s, self.level) for s in self.signals))
+
+
+def _with_selection(spec: SampleSpec, level: str) -> SampleSpec:
+    return replace(spec, selection=resolve_selection(spec.selection, level))
 
 
 def load_training_config(path: str | Path, **overrides: Any) -> TrainingConfig:

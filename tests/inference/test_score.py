@@ -58,11 +58,12 @@ def test_bundle_returns_one_field_per_model():
 
 def test_bundle_mapping_names_fields_and_multi_score_models_get_prefixed():
     bundle = ModelBundle({"bkg": toy(0.0, "x"), "sig": toy(1.0, "x", two_scores=True)})
-    assert bundle.fields == ["bkg", "sig_score", "sig_mean"]
+    # named as everywhere else (histograms, summaries): model, or model.score
+    assert bundle.fields == ["bkg", "sig.score", "sig.mean"]
     out = bundle(JETS, CONSTITUENTS)
     assert out.fields == bundle.fields
-    assert out.sig_score.tolist() == MSE_TO_ONE
-    assert out.sig_mean.tolist() == [[5 / 4, 0.0], [], [5 / 4]]
+    assert out["sig.score"].tolist() == MSE_TO_ONE
+    assert out["sig.mean"].tolist() == [[5 / 4, 0.0], [], [5 / 4]]
 
 
 def test_bundle_rejects_clashing_names_and_mixed_levels():

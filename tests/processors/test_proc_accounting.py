@@ -120,7 +120,7 @@ def test_real_cms_files(which: str, cms_files: dict[str, Path], toy_models: dict
     flow = ds["cutflow"]
     assert ds["all_events_accounted"]
     assert flow["events"] == uproot.open(cms_files[which])["Events"].num_entries
-    assert flow["jets scored"] == flow["jets pt window, |eta|"] > 0
+    assert flow["jets scored"] == flow["jets pT, |eta|"] > 0
     # the score histogram holds every selected jet with its event's genWeight (checked with uproot)
     arrays = uproot.open(cms_files[which])["Events"].arrays(["FatJet_pt", "FatJet_eta", "genWeight"])
     sel = (arrays.FatJet_pt >= 170.0) & (arrays.FatJet_pt < 5000.0) & (abs(arrays.FatJet_eta) < 4.0)

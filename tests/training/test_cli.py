@@ -12,18 +12,15 @@ from click.testing import CliRunner
 
 pytest.importorskip("torch")
 
-from coffea_anomaly.cli.main import cli, main  # noqa: E402
-from coffea_anomaly.config import config_to_dict  # noqa: E402
-from coffea_anomaly.inference.card import read_card  # noqa: E402
-from coffea_anomaly.inference.onnx_model import OnnxModel  # noqa: E402
-from coffea_anomaly.representations import FeatureConfig, ImageConfig  # noqa: E402
-from coffea_anomaly.training.data import load_inputs  # noqa: E402
-from coffea_anomaly.training.metrics import roc_auc  # noqa: E402
-from coffea_anomaly.training.settings import (  # noqa: E402
-    RepresentationChoice,
-    SampleSpec,
-    SelectionConfig,
-)
+from coffea_anomaly.cli.main import cli, main
+from coffea_anomaly.config import config_to_dict
+from coffea_anomaly.inference.card import read_card
+from coffea_anomaly.inference.onnx_model import OnnxModel
+from coffea_anomaly.representations import FeatureConfig, ImageConfig
+from coffea_anomaly.selection import DijetSelection, JetSelection
+from coffea_anomaly.training.data import load_inputs
+from coffea_anomaly.training.metrics import roc_auc
+from coffea_anomaly.training.settings import RepresentationChoice, SampleSpec
 
 pytestmark = pytest.mark.slow
 
@@ -68,6 +65,7 @@ def test_train_writes_a_model_whose_card_says_how_it_was_made(trained, generated
     assert card.representation.config == config_to_dict(ImageConfig())  # full config, defaults filled
     assert card.input.shape == (None, 40, 40)
     assert card.outputs[0].name == "score" and "MSE" in card.outputs[0].meaning
+    assert card.trained_selection == JetSelection(**WINDOW)  # the processors default to it
     t = card.training
     assert t["sample"] == str(generated["qcd_jets"])
     assert t["n_train"] + t["n_validation"] + t["n_test"] == t["n_used"] > 200
@@ -106,7 +104,7 @@ def test_evaluate_prints_the_auc_of_the_onnx_scores_and_plots_the_roc(trained, g
     model = OnnxModel(path)
     rep = RepresentationChoice("jet_image", model.card.representation.config)
     x = {
-        name: load_inputs(SampleSpec(str(generated[name]), SelectionConfig(**WINDOW, truth_match=tm)),
+        name: load_inputs(SampleSpec(str(generated[name]), JetSelection(**WINDOW, truth_match=tm)),
                           rep, "jet", progress=False).x
         for name, tm in (("top_jets", True), ("qcd_jets", False))
     }  # fmt: skip
@@ -115,7 +113,7 @@ def test_evaluate_prints_the_auc_of_the_onnx_scores_and_plots_the_roc(trained, g
 
 
 def _dijet_config(generated: dict[str, Path]) -> dict:
-    sel = {"pt_min": 300.0, "eta_max": 2.5}
+    sel = {"jet_pt_min": 300.0, "eta_max": 2.5}
     return {
         "name": "tiny_dijet_ae", "level": "event",
         "model": {"kind": "dense_ae", "params": {"n_features": 12, "hidden": [8], "latent": 3}},
@@ -127,7 +125,7 @@ def _dijet_config(generated: dict[str, Path]) -> dict:
 
 
 def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) -> None:
-    sel = {"pt_min": 300.0, "eta_max": 2.5}
+    sel = {"jet_pt_min": 300.0, "eta_max": 2.5}
     (tmp_path / "d.yaml").write_text(yaml.safe_dump(_dijet_config(generated)))
     out = tmp_path / "d.onnx"
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "d.yaml"), "--out", str(out), "--quiet",
@@ -143,8 +141,9 @@ def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) 
     assert card.representation.config == config_to_dict(FeatureConfig(features=tuple(QUAK)))
     assert card.training["weighted"] is True
     assert "auc_wprime_vs_qcd" in card.metrics
+    assert card.trained_selection == DijetSelection(jet_pt_min=300.0, eta_max=2.5)
     # the standardisation lives in the graph: raw features in, finite scores out
-    raw = load_inputs(SampleSpec(str(generated["wprime_xy"]), SelectionConfig(**sel)),
+    raw = load_inputs(SampleSpec(str(generated["wprime_xy"]), DijetSelection(**sel)),
                       RepresentationChoice("dijet_features", {"features": QUAK}), "event",
                       progress=False).x  # fmt: skip
     scores = OnnxModel(out).score_numpy(raw)["score"]
@@ -193,5 +192,6 @@ def test_shipped_training_configs_load() -> None:
 
     image = load_training_config(config_path("training", "image_cnn_ae.yaml"))
     dijet = load_training_config(config_path("training", "dijet_dense_ae.yaml"))
-    assert image.model.params["bottleneck"] == 32 and image.train.selection.pt_min == 550
+    assert image.model.params["bottleneck"] == 32 and image.train.selection == JetSelection(550.0, 650.0, 2.0)
     assert dijet.representation.config["features"] == QUAK and dijet.level == "event"
+    assert dijet.train.selection == DijetSelection(jet_pt_min=300.0, lead_pt_min=1200.0, eta_max=2.5, deta_max=1.3)

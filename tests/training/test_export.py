@@ -1,4 +1,4 @@
-"""ONNX export: the graph outputs the score, equals torch at 1e-5, carries its card."""
+"""ONNX export: the graph outputs the named scores, equals torch at 1e-5, carries its card."""
 
 from __future__ import annotations
 
@@ -16,14 +16,34 @@ from coffea_anomaly.inference.card import (  # noqa: E402
     TensorSpec,
     read_card,
 )
-from coffea_anomaly.training.export import (  # noqa: E402
+from coffea_anomaly.training.export import to_onnx as _to_onnx  # noqa: E402
+from coffea_anomaly.training.families._reconstruction import reconstruction_mse  # noqa: E402
+from coffea_anomaly.training.families.dense_ae import DenseAutoencoder  # noqa: E402
+from coffea_anomaly.training.families.image_cnn_ae import ImageCNNAutoencoder  # noqa: E402
+from coffea_anomaly.training.family import get_family  # noqa: E402
+from coffea_anomaly.training.onnx_io import (  # noqa: E402
     PARITY_RTOL,
     check_parity,
-    export_onnx,
     parity_error,
-    to_onnx,
+    save_onnx,
 )
-from coffea_anomaly.training.models import DenseAutoencoder, ImageCNNAutoencoder  # noqa: E402
+
+
+def to_onnx(model):
+    """The single-score graph of a reconstruction model."""
+    return _to_onnx(model, lambda m, x: (reconstruction_mse(m, x),), ["score"])
+
+
+def torch_scores(model, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return reconstruction_mse(model, torch.from_numpy(x)).numpy()
+
+
+def export_onnx(model, path, x, card=None):
+    """What the pipeline does: the family's checked export, then the atomic save with the card."""
+    family = get_family("dense_ae" if isinstance(model, DenseAutoencoder) else "image_cnn_ae")
+    proto, _ = family.export(model, x)
+    return save_onnx(proto, path, card)
 
 
 def _images(n: int, npix: int, seed: int) -> np.ndarray:
@@ -72,11 +92,10 @@ def test_onnx_score_equals_torch_score(kind: str, batch: int) -> None:
     proto = to_onnx(model)
     x = make_x(batch)
     got = _ort(proto, x)
-    with torch.no_grad():
-        want = model.score(torch.from_numpy(x)).numpy()
+    want = torch_scores(model, x)
     assert got.shape == (batch,)
     np.testing.assert_allclose(got, want, rtol=PARITY_RTOL, atol=0)
-    assert check_parity(model, proto, x) <= PARITY_RTOL
+    assert check_parity(proto, {"score": want}, x) <= PARITY_RTOL
 
 
 def test_graph_declares_x_and_score_with_a_dynamic_batch() -> None:
@@ -111,9 +130,7 @@ def test_export_writes_a_readable_card_and_the_same_scores(tmp_path) -> None:
     path = export_onnx(model, tmp_path / "toy.onnx", x, card=card) and tmp_path / "toy.onnx"
     assert read_card(path) == card
     assert not (tmp_path / "toy.onnx.part").exists()
-    with torch.no_grad():
-        want = model.score(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(_ort(onnx.load(str(path)), x), want, rtol=PARITY_RTOL)
+    np.testing.assert_allclose(_ort(onnx.load(str(path)), x), torch_scores(model, x), rtol=PARITY_RTOL)
 
 
 def test_export_refuses_nan_weights(tmp_path) -> None:
@@ -128,7 +145,7 @@ def test_export_refuses_nan_weights(tmp_path) -> None:
 def test_export_refuses_nan_scores(tmp_path) -> None:
     x = _features(4, seed=1)
     x[2, 3] = np.nan
-    with pytest.raises(ExportError, match="non-finite scores"):
+    with pytest.raises(ExportError, match="not finite on its inputs"):
         export_onnx(_tiny_dense_model(), tmp_path / "bad.onnx", x)
 
 
@@ -137,8 +154,11 @@ def test_parity_check_catches_a_graph_that_differs_from_torch() -> None:
     proto = to_onnx(model)
     with torch.no_grad():
         model.std.mul_(1.001)  # torch changes after export: the graph is stale
+    x = _features(8, seed=3)
     with pytest.raises(ExportError, match="differ"):
-        check_parity(model, proto, _features(8, seed=3))
+        check_parity(proto, {"score": torch_scores(model, x)}, x)
+    with pytest.raises(ExportError, match="output 'kl'"):
+        check_parity(proto, {"kl": torch_scores(model, x)}, x)  # a score the graph lacks
 
 
 def test_parity_error_is_relative_with_the_median_score_as_floor() -> None:

@@ -15,14 +15,21 @@ def no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ``import torch`` fail and forget our modules that imported it."""
     monkeypatch.setitem(sys.modules, "torch", None)
     for name in list(sys.modules):
-        if name.startswith("coffea_anomaly.training.") and name.rsplit(".", 1)[1] in (
-            "models", "export", "loop", "pipeline",
-        ):  # fmt: skip
+        if name.startswith("coffea_anomaly.training.families") or (
+            name.startswith("coffea_anomaly.training.")
+            and name.rsplit(".", 1)[1] in ("torch_family", "export", "loop")
+        ):
             monkeypatch.delitem(sys.modules, name)
+    # a registry that has not looked for its families yet
+    from coffea_anomaly.training import family
+
+    monkeypatch.setattr(family, "_REGISTRY", {})
+    monkeypatch.setattr(family, "_UNAVAILABLE", {})
+    monkeypatch.setattr(family, "_DISCOVERED", False)
 
 
 @pytest.mark.usefixtures("no_torch")
-@pytest.mark.parametrize("name", ["ImageCNNAutoencoder", "DenseAutoencoder", "export_onnx", "fit"])
+@pytest.mark.parametrize("name", ["TorchFamily", "Phase", "run_phases", "to_onnx"])
 def test_torch_names_raise_missing_dependency(name: str) -> None:
     with pytest.raises(MissingDependencyError) as info:
         getattr(training, name)
@@ -46,3 +53,12 @@ def test_public_names_are_listed_and_resolve() -> None:
         assert getattr(training, name) is not None
     with pytest.raises(AttributeError):
         training.not_a_name  # noqa: B018
+
+
+@pytest.mark.usefixtures("no_torch")
+def test_a_family_that_needs_torch_says_which_extra_when_asked_for() -> None:
+    from coffea_anomaly.training.family import family_names, get_family
+
+    assert {"dense_ae", "image_cnn_ae"} <= set(family_names())  # still listed
+    with pytest.raises(MissingDependencyError, match=r"coffea-anomaly\[train\]"):
+        get_family("image_cnn_ae")

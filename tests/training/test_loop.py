@@ -1,4 +1,5 @@
-"""The training loop: learns, is reproducible, stops early, respects the time limit."""
+"""The shared training loop: learns, is reproducible, stops early, respects the time limit,
+logs every loss term, runs a family's phases and stopping rule."""
 
 from __future__ import annotations
 
@@ -8,10 +9,23 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from coffea_anomaly.errors import InputDataError  # noqa: E402
-from coffea_anomaly.training.loop import fit, predict_scores  # noqa: E402
-from coffea_anomaly.training.models import DenseAutoencoder  # noqa: E402
+from coffea_anomaly.training.families.dense_ae import DenseAutoencoder  # noqa: E402
+from coffea_anomaly.training.family import FitData, get_family  # noqa: E402
 from coffea_anomaly.training.pipeline import split_indices  # noqa: E402
 from coffea_anomaly.training.settings import LoopConfig  # noqa: E402
+from coffea_anomaly.training.stopping import Decision  # noqa: E402
+from coffea_anomaly.training.torch_family import Phase  # noqa: E402
+
+DENSE = get_family("dense_ae")
+
+
+def fit(model, x, xv, loop, w_train=None, progress=False, family=DENSE):
+    """Train through the family protocol, as the pipeline does."""
+    return family.fit(model, FitData(x, xv, w_train=w_train), loop, None, progress=progress)
+
+
+def predict_scores(model, x):
+    return DENSE.predict(model, x)["score"]
 
 
 def _low_rank(n: int, seed: int) -> np.ndarray:
@@ -39,6 +53,9 @@ def test_fit_lowers_the_validation_loss_and_keeps_the_best_epoch() -> None:
     assert after == pytest.approx(min(result.val_loss), rel=1e-5)
     assert result.val_loss[result.best_epoch - 1] == min(result.val_loss)
     assert result.epochs_run == len(result.train_loss) == 15
+    # every loss term is logged on its own (the dense AE has one: the MSE)
+    (phase,) = result.phases
+    assert phase.train["mse"] == phase.train["loss"] and len(phase.val["mse"]) == 15
 
 
 def test_same_seed_same_losses_other_seed_other_losses() -> None:
@@ -92,3 +109,30 @@ def test_split_is_disjoint_complete_and_seeded() -> None:
     again = split_indices(100, 0.2, 0.1, seed=3)
     assert all(np.array_equal(a, b) for a, b in zip((tr, va, te), again))
     assert not np.array_equal(tr, split_indices(100, 0.2, 0.1, seed=4)[0])
+
+
+class _TwoPhaseFamily(type(DENSE)):
+    """The dense AE with a second phase at a tenth of the learning rate and a rule that
+    stops each phase after its second epoch, keeping the first."""
+
+    name = "test_two_phase"
+
+    def phases(self, loop, options):
+        return [Phase("pretrain", epochs=5), Phase("finetune", epochs=5, learning_rate=loop.learning_rate / 10)]
+
+    def stopping(self, phase, loop, options):
+        class FirstEpoch:
+            def update(self, epoch, val):
+                return Decision(best=epoch == 1, stop=epoch == 2, reason="second_epoch")
+
+        return FirstEpoch()
+
+
+def test_a_family_brings_its_own_phases_and_stopping_rule() -> None:
+    x, xv = _low_rank(300, 1), _low_rank(100, 2)
+    result = fit(_model(x), x, xv, LoopConfig(epochs=50, batch_size=32), family=_TwoPhaseFamily())
+    assert [p.name for p in result.phases] == ["pretrain", "finetune"]
+    assert [(p.epochs_run, p.best_epoch, p.stop_reason) for p in result.phases] == [(2, 1, "second_epoch")] * 2
+    # the second phase starts from the weights the first one kept
+    assert result.phases[1].initial_val["loss"] == pytest.approx(result.phases[0].val["loss"][0], rel=1e-6)
+    assert result.epochs_run == 4

@@ -1,4 +1,5 @@
-"""The autoencoders: architecture of the paper, per-item MSE score, standardisation."""
+"""The built-in families: architectures of the papers, per-item MSE score, standardisation,
+and the registry that finds them."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from coffea_anomaly.errors import ConfigError  # noqa: E402
-from coffea_anomaly.training.models import (  # noqa: E402
-    DenseAutoencoder,
-    ImageCNNAutoencoder,
-    build_model,
-)
+from coffea_anomaly.training.families._reconstruction import reconstruction_mse  # noqa: E402
+from coffea_anomaly.training.families.dense_ae import DenseAutoencoder  # noqa: E402
+from coffea_anomaly.training.families.image_cnn_ae import ImageCNNAutoencoder  # noqa: E402
+from coffea_anomaly.training.family import FitData, family_names, get_family  # noqa: E402
 
 
 def test_image_ae_follows_qcd_or_what_fig2() -> None:
@@ -51,7 +51,7 @@ def test_score_is_mse_averaged_over_pixels() -> None:
     x = torch.rand(4, 8, 8)
     with torch.no_grad():
         want = ((model(x) - x) ** 2).sum(dim=(1, 2)) / 64
-        got = model.score(x)
+        got = reconstruction_mse(model, x)
     assert torch.allclose(got, want, rtol=1e-6)
 
 
@@ -74,11 +74,20 @@ def test_dense_ae_refuses_wrong_standardisation_shape() -> None:
         DenseAutoencoder().set_standardisation(np.zeros((5, 3)))
 
 
-def test_build_model_by_kind() -> None:
-    model = build_model("dense_ae", {"n_features": 5, "hidden": [8], "latent": 2})
+def test_families_are_found_by_name_and_build_from_params() -> None:
+    assert {"dense_ae", "image_cnn_ae"} <= set(family_names())
+    family = get_family("dense_ae")
+    data = FitData(np.zeros((4, 5), np.float32), np.zeros((2, 5), np.float32))
+    model = family.build({"n_features": 5, "hidden": [8], "latent": 2}, data, family.options({}))
     assert isinstance(model, DenseAutoencoder)
-    assert model.hyperparameters() == {"n_features": 5, "hidden": [8], "latent": 2}
-    with pytest.raises(ConfigError, match="unknown model kind"):
-        build_model("nope")
+    assert family.hyperparameters(model) == {"n_features": 5, "hidden": [8], "latent": 2}
+    assert [o.name for o in family.score_outputs(model, "event")] == ["score"]
+    assert "per event, averaged over the input's 5 values" in family.score_outputs(model, "event")[0].meaning
+    with pytest.raises(ConfigError, match="unknown model kind 'nope'; known: .*dense_ae"):
+        get_family("nope")
     with pytest.raises(ConfigError, match="invalid parameters"):
-        build_model("dense_ae", {"widths": 3})
+        family.build({"widths": 3}, data, None)
+    with pytest.raises(ConfigError, match=r"takes items of shape \(6,\) but the representation gives \(5,\)"):
+        family.build({"n_features": 6}, data, None)
+    with pytest.raises(ConfigError, match="unknown option"):
+        family.options({"beta": 1.0})  # the dense AE has no training options of its own

@@ -1,0 +1,269 @@
+"""The jet and the dijet selection: one definition for training, the processors and ``score()``.
+
+A model must see in production exactly what it saw in training, so the cuts live here
+once, as frozen dataclasses (stored in the model card) and pure mask functions on
+coffea/awkward arrays (eager, virtual or dask-awkward; no Python loop over events).
+
+Edge convention, everywhere: lower edges are inclusive and upper edges exclusive,
+
+* ``pt_min <= pT < pt_max`` (``pt_max`` None: no upper edge),
+* ``|eta| < eta_max``, ``|Δη| < deta_max``,
+* ``mjj_min <= m_jj < mjj_max`` (``mjj_max`` None: no upper edge).
+
+The dijet event is built from the **two leading fat jets of the event**, and *then* the
+cuts are applied to both (``pair="leading"``, the LHC Olympics and CMS dijet convention:
+a forward leading jet vetoes the event instead of promoting the third jet). The other
+order, cut every jet first and take the two leading survivors, is ``pair="leading_selected"``.
+
+Example:
+    >>> sel = DijetSelection(jet_pt_min=300, lead_pt_min=1200, eta_max=2.5, deta_max=1.3)
+    >>> steps = dijet_steps(events.FatJet, sel)            # doctest: +SKIP
+    >>> list(steps)                                          # doctest: +SKIP
+    ['>= 2 fat jets', 'jets pT, |eta|', 'leading jet pT', '|delta eta|', 'm_jj range']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import awkward as ak
+
+from .errors import ConfigError, MissingCollectionError
+
+__all__ = [
+    "PAIRINGS",
+    "DijetSelection",
+    "JetSelection",
+    "Selection",
+    "dijet_pair",
+    "dijet_steps",
+    "jet_mask",
+    "looser_than",
+    "select_dijets",
+    "select_jets",
+    "selection_from_dict",
+    "selection_to_dict",
+]
+
+#: how the two jets of a dijet event are chosen
+PAIRINGS = ("leading", "leading_selected")
+
+
+def _check_window(lo: float, hi: float | None, what: str) -> None:
+    if lo < 0 or (hi is not None and hi <= lo):
+        raise ConfigError(f"need 0 <= {what}_min < {what}_max, got {lo}, {hi}")
+
+
+@dataclass(frozen=True)
+class JetSelection:
+    """Which fat jets a jet-level model scores.
+
+    Attributes:
+        pt_min, pt_max: pT window in GeV, ``pt_min <= pT < pt_max`` (None: no upper edge).
+        eta_max: ``|eta| < eta_max``.
+        truth_match: keep only jets with ``FatJet.truthMatch == 1`` (generated samples).
+        max_jets: at most this many leading *selected* jets per event (0: all).
+    """
+
+    kind: ClassVar[str] = "jet"
+
+    pt_min: float = 0.0
+    pt_max: float | None = None
+    eta_max: float = 2.0
+    truth_match: bool = False
+    max_jets: int = 0
+
+    def __post_init__(self) -> None:
+        _check_window(self.pt_min, self.pt_max, "pt")
+        if self.eta_max <= 0:
+            raise ConfigError(f"eta_max must be positive, got {self.eta_max}")
+        if self.max_jets < 0:
+            raise ConfigError(f"max_jets must be >= 0, got {self.max_jets}")
+
+
+@dataclass(frozen=True)
+class DijetSelection:
+    """Which events an event-level model scores, and on which two jets.
+
+    Attributes:
+        jet_pt_min: ``pT >= jet_pt_min`` for both jets of the pair (GeV).
+        lead_pt_min: ``pT >= lead_pt_min`` for the leading jet of the pair (GeV).
+        eta_max: ``|eta| < eta_max`` for both jets.
+        deta_max: ``|Δη| < deta_max`` between the two jets (None: no cut).
+        mjj_min, mjj_max: ``mjj_min <= m_jj < mjj_max`` (``mjj_max`` None: no upper edge).
+        truth_match: both jets must have ``FatJet.truthMatch == 1``.
+        pair: ``"leading"`` (the two leading jets of the event, then the cuts) or
+            ``"leading_selected"`` (the jet cuts first, then the two leading survivors).
+    """
+
+    kind: ClassVar[str] = "dijet"
+
+    jet_pt_min: float = 0.0
+    lead_pt_min: float = 0.0
+    eta_max: float = 2.5
+    deta_max: float | None = None
+    mjj_min: float = 0.0
+    mjj_max: float | None = None
+    truth_match: bool = False
+    pair: str = "leading"
+
+    def __post_init__(self) -> None:
+        if self.jet_pt_min < 0 or self.lead_pt_min < 0:
+            raise ConfigError("pT thresholds must be >= 0")
+        if self.eta_max <= 0 or (self.deta_max is not None and self.deta_max <= 0):
+            raise ConfigError("eta_max and deta_max must be positive")
+        _check_window(self.mjj_min, self.mjj_max, "mjj")
+        if self.pair not in PAIRINGS:
+            raise ConfigError(f"pair must be one of {', '.join(PAIRINGS)}, not {self.pair!r}")
+
+
+Selection = JetSelection | DijetSelection
+
+
+def selection_to_dict(sel: Selection) -> dict[str, Any]:
+    """The selection as plain JSON, with its kind: what a model card stores."""
+    return {"kind": sel.kind, **dataclasses.asdict(sel)}
+
+
+def selection_from_dict(data: dict[str, Any], kind: str | None = None) -> Selection:
+    """Rebuild a selection from :func:`selection_to_dict` (or plain options and ``kind``).
+
+    Raises:
+        ConfigError: unknown kind or options, or invalid values.
+    """
+    from .config import config_from_dict
+
+    data = dict(data)
+    kind = str(data.pop("kind", kind))
+    classes = {"jet": JetSelection, "dijet": DijetSelection}
+    if kind not in classes:
+        raise ConfigError(f"selection kind must be 'jet' or 'dijet', not {kind!r}")
+    return config_from_dict(classes[kind], data)  # type: ignore[return-value]
+
+
+def looser_than(sel: Selection, reference: Selection) -> list[str]:
+    """The ways in which ``sel`` keeps jets/events that ``reference`` would not.
+
+    Returns:
+        one short phrase per looser cut (empty: ``sel`` is at least as tight).
+    """
+    if type(sel) is not type(reference):
+        return [f"a {sel.kind} selection where the model was trained with a {reference.kind} one"]
+    out = []
+    for f in dataclasses.fields(sel):
+        mine, ref = getattr(sel, f.name), getattr(reference, f.name)
+        if mine == ref:
+            continue
+        if f.name in ("pair", "max_jets"):
+            loose = True if f.name == "pair" else ref != 0 and (mine == 0 or mine > ref)
+        elif f.name == "truth_match":
+            loose = ref and not mine
+        elif f.name.endswith("_min"):
+            loose = mine < ref
+        else:  # upper edges: None is no edge
+            loose = ref is not None and (mine is None or mine > ref)
+        if loose:
+            out.append(f"{f.name}={mine} (trained with {ref})")
+    return out
+
+
+def _truth(jets: Any) -> Any:
+    if "truthMatch" not in jets.fields:
+        raise MissingCollectionError(["FatJet_truthMatch"], where="the jets (truth matching asked for)")
+    return jets.truthMatch == 1
+
+
+def _pt_eta(jets: Any, pt_min: float, pt_max: float | None, eta_max: float) -> Any:
+    mask = (jets.pt >= pt_min) & (abs(jets.eta) < eta_max)
+    if pt_max is not None:
+        mask = mask & (jets.pt < pt_max)
+    return mask
+
+
+def jet_mask(fatjets: Any, sel: JetSelection) -> Any:
+    """Events × jets mask of the jets in the pT window and |eta| range (and truth-matched).
+
+    ``max_jets`` is not a mask: :func:`select_jets` applies it after masking.
+    """
+    mask = _pt_eta(fatjets, sel.pt_min, sel.pt_max, sel.eta_max)
+    return mask & _truth(fatjets) if sel.truth_match else mask
+
+
+def select_jets(
+    fatjets: Any, constituents: Any, sel: JetSelection
+) -> tuple[Any, Any, dict[str, Any]]:
+    """The selected jets (events × jets), their constituents, and the cutflow steps.
+
+    Returns:
+        ``(jets, constituents, steps)`` where ``steps`` maps a cut name to the events ×
+        jets array of jets still kept after it (for counting); ``constituents`` may be
+        None.
+    """
+    kin = _pt_eta(fatjets, sel.pt_min, sel.pt_max, sel.eta_max)
+    steps: dict[str, Any] = {"jets pT, |eta|": kin}
+    mask = kin
+    if sel.truth_match:
+        mask = mask & _truth(fatjets)
+        steps["jets truth-matched"] = mask
+    jets = fatjets[mask]
+    cons = constituents[mask] if constituents is not None else None
+    if sel.max_jets:
+        jets = jets[:, : sel.max_jets]
+        cons = cons[:, : sel.max_jets] if cons is not None else None
+        steps[f"jets leading {sel.max_jets}"] = ak.ones_like(jets.pt, dtype=bool)
+    return jets, cons, steps
+
+
+def dijet_pair(fatjets: Any, constituents: Any, sel: DijetSelection) -> tuple[Any, Any]:
+    """Events × (at most 2) jets: the pair the selection looks at (``sel.pair``), and the
+    same jets' constituents (None when ``constituents`` is None). No cut is applied."""
+    if sel.pair == "leading_selected":
+        good = _pt_eta(fatjets, sel.jet_pt_min, None, sel.eta_max)
+        fatjets = fatjets[good]
+        constituents = constituents[good] if constituents is not None else None
+    return fatjets[:, :2], constituents[:, :2] if constituents is not None else None
+
+
+def dijet_steps(fatjets: Any, sel: DijetSelection) -> dict[str, Any]:
+    """Cumulative per-event masks of the dijet selection, in order; the last one is the selection.
+
+    Every mask has one entry per event (no missing values), so it can index the events.
+    """
+    pair, _ = dijet_pair(fatjets, None, sel)
+    two = ak.num(pair, axis=1) == 2
+    padded = ak.pad_none(pair, 2, axis=1, clip=True)
+    j1, j2 = padded[:, 0], padded[:, 1]
+    steps: dict[str, Any] = {">= 2 fat jets": two}
+    jets_ok = ak.all(_pt_eta(pair, sel.jet_pt_min, None, sel.eta_max), axis=1)
+    if sel.truth_match:
+        jets_ok = jets_ok & ak.all(_truth(pair), axis=1)
+    steps["jets pT, |eta|"] = mask = two & jets_ok
+    steps["leading jet pT"] = mask = mask & ak.fill_none(j1.pt >= sel.lead_pt_min, False)
+    if sel.deta_max is not None:
+        steps["|delta eta|"] = mask = mask & ak.fill_none(abs(j1.eta - j2.eta) < sel.deta_max, False)
+    if sel.mjj_min > 0 or sel.mjj_max is not None:
+        mjj = (j1 + j2).mass
+        ok = mjj >= sel.mjj_min
+        if sel.mjj_max is not None:
+            ok = ok & (mjj < sel.mjj_max)
+        steps["m_jj range"] = mask = mask & ak.fill_none(ok, False)
+    return steps
+
+
+def select_dijets(
+    fatjets: Any, constituents: Any, sel: DijetSelection
+) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """The selected events' two jets, their constituents, the event mask and the steps.
+
+    Returns:
+        ``(jets, constituents, keep, steps)``: ``jets`` is selected events × 2 (the
+        pair, in pT order), ``constituents`` the same jets' constituents (or None),
+        ``keep`` the per-event mask and ``steps`` the cumulative masks of
+        :func:`dijet_steps`.
+    """
+    steps = dijet_steps(fatjets, sel)
+    keep = list(steps.values())[-1]
+    pair, cons = dijet_pair(fatjets, constituents, sel)
+    return pair[keep], cons[keep] if cons is not None else None, keep, steps
