@@ -36,6 +36,14 @@ def _tensor(t: TensorSpec, scores: tuple[str, ...]) -> str:
     return line
 
 
+def _selection(card: ModelCard) -> str:
+    sel = dict(card.selection)
+    if not sel:
+        return "selection: not recorded (processors use their defaults)"
+    kind = sel.pop("kind")
+    return f"selection ({kind}, trained with): " + ", ".join(f"{k}={_value(sel[k])}" for k in sorted(sel))
+
+
 def describe_card(card: ModelCard) -> str:
     """The card as a few aligned lines a physicist can read."""
     rep = card.representation
@@ -44,6 +52,7 @@ def describe_card(card: ModelCard) -> str:
         f"paper: {card.paper or '-'}",
         f"representation: {rep.kind}",
         *(f"  {k} = {_value(rep.config[k])}" for k in sorted(rep.config)),
+        _selection(card),
         "inputs:",
         *(_tensor(t, ()) for t in card.inputs),
         "outputs:",

@@ -59,3 +59,15 @@ def test_bad_input_is_one_line_and_exit_1(tmp_path, capsys, make, message):
     assert err.count("\n") == 1
     assert err.startswith("coffea-anomaly: error: ")
     assert message in err
+
+
+def test_inspect_says_which_selection_the_model_was_trained_with():
+    from coffea_anomaly.inference.describe import describe_card
+    from coffea_anomaly.selection import JetSelection, selection_to_dict
+
+    card = make_card((2, 2))
+    assert "selection: not recorded" in describe_card(card)
+    import dataclasses
+
+    card = dataclasses.replace(card, selection=selection_to_dict(JetSelection(pt_min=550.0, pt_max=650.0)))
+    assert "selection (jet, trained with): eta_max=2, max_jets=0, pt_max=650, pt_min=550" in describe_card(card)
