@@ -23,6 +23,12 @@ def boost_to_rest_frame(p: np.ndarray, frame: np.ndarray) -> np.ndarray:
     """Boost 4-vectors ``p`` (n, 4) into the rest frames ``frame`` (n, 4), row by row.
 
     Rows whose frame is not time-like (mass² <= 0) are returned unchanged.
+
+    Why not vector's ``boostCM_of_p4``: on 100 000 random (constituent, jet) pairs the two
+    agree to ~4e-15 relative for ordinary jets (99.93 % identical after the float32 cast),
+    but for nearly massless, very boosted frames (m ≈ 7 MeV at E ≈ 8 TeV) vector's result
+    was further from a long-double reference (up to 2757 GeV off, against 844 GeV here).
+    Switching would change the constituent arrays without making them better.
     """
     e_f = frame[:, 0]
     p_f = frame[:, 1:]
