@@ -52,16 +52,21 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ScoreOutput:
-    """One named score a family's exported graph returns.
+    """One named output of a family's exported graph: an anomaly score, or another output.
 
     Attributes:
         name: the ONNX output name and the card's score name (``score`` for a family
             with one score).
         meaning: what the number is and which direction is anomalous (card text).
+        shape: per-item shape (``()``: one number per item).
+        score: an anomaly score (histogrammed, evaluated, thresholded); False for other
+            outputs (e.g. a latent mean for characterisation).
     """
 
     name: str
     meaning: str
+    shape: tuple[int, ...] = ()
+    score: bool = True
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,8 @@ class ModelFamily(abc.ABC):
 
     @abc.abstractmethod
     def score_outputs(self, model: Any, level: str) -> tuple[ScoreOutput, ...]:
-        """The named scores of the exported graph, in output order (the first is the default)."""
+        """The named outputs of the exported graph, in output order; among those with
+        ``score=True``, the first is the default score."""
 
     @abc.abstractmethod
     def predict(self, model: Any, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -116,7 +116,10 @@ def _read(cfg: TrainingConfig, rep: RepresentationChoice, progress: bool | None)
     )
     if cfg.test is not None:
         test = load_inputs(cfg.test, rep, cfg.level, progress=progress)
-        held = (test.x, test.weights, "test", f"independent sample {cfg.test.path}")
+        same = Path(cfg.test.path).resolve() == Path(cfg.train.path).resolve()
+        what = (f"the training sample itself {cfg.test.path} (not independent: it holds the training items)"
+                if same else f"independent sample {cfg.test.path}")
+        held = (test.x, test.weights, "test", what)
     else:
         idx = i_test if len(i_test) else i_val
         name = "test" if len(i_test) else "validation"
@@ -232,7 +235,8 @@ def train_from_config(
     model = family.build(cfg.model.params, fit_data, options)
     history = family.fit(model, fit_data, cfg.loop, options, progress=progress)
     outputs = family.score_outputs(model, cfg.level)
-    metrics, s_bkg, signal_facts = _measure(cfg, family, model, outputs, data, history)
+    score_outputs = tuple(o for o in outputs if o.score)
+    metrics, s_bkg, signal_facts = _measure(cfg, family, model, score_outputs, data, history)
 
     examples = np.concatenate([data.bkg.x[data.i_val[:48]], *(s.x[:16] for s in data.signals)])
     proto, parity = family.export(model, examples)
@@ -245,8 +249,8 @@ def train_from_config(
         representation=RepresentationSpec(rep.kind, rep.config),
         selection=selection_to_dict(cfg.train.selection),
         inputs=(TensorSpec("x", (None, *item_shape), "float32"),),
-        outputs=tuple(TensorSpec(o.name, (None,), "float32", o.meaning) for o in outputs),
-        score_names=tuple(o.name for o in outputs),
+        outputs=tuple(TensorSpec(o.name, (None, *o.shape), "float32", o.meaning) for o in outputs),
+        score_names=tuple(o.name for o in score_outputs),
         training={
             "config": config_source,
             **_training_facts(cfg, family, model, data, history),
@@ -260,7 +264,7 @@ def train_from_config(
                 "q": list(DEFAULT_QUANTILES),
                 "value": score_quantiles(s_bkg[o.name], DEFAULT_QUANTILES, data.w_held),
             }
-            for o in outputs
+            for o in score_outputs
         },
     )
     path = Path(out)

@@ -19,6 +19,7 @@ Importing this module needs torch (``pip install 'coffea-anomaly[train]'``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -80,7 +81,7 @@ class TorchFamily(ModelFamily):
         raise NotImplementedError
 
     def scores(self, model: Any, x: Any) -> dict[str, Any]:
-        """Per-item scores of ``x`` by name (tensors of shape (batch,)), as exported."""
+        """Every output of :attr:`outputs` for ``x``, by name (scores of shape (batch,)), as exported."""
         raise NotImplementedError
 
     # -- optional hooks ---------------------------------------------------------------
@@ -152,16 +153,18 @@ class TorchFamily(ModelFamily):
     def score_outputs(self, model: Any, level: str) -> tuple[ScoreOutput, ...]:
         n = int(np.prod(getattr(model, "item_shape", (1,))))
         item = "jet" if level == "jet" else "event"
-        return tuple(ScoreOutput(o.name, o.meaning.format(item=item, n=n)) for o in self.outputs)
+        return tuple(dataclasses.replace(o, meaning=o.meaning.format(item=item, n=n)) for o in self.outputs)
 
     def predict(self, model: Any, x: np.ndarray, batch_size: int = 4096) -> dict[str, np.ndarray]:
+        """Every score output (not the other outputs) of ``x``, float64."""
         model.eval()
-        parts: dict[str, list[np.ndarray]] = {o.name: [] for o in self.outputs}
+        parts: dict[str, list[np.ndarray]] = {o.name: [] for o in self.outputs if o.score}
         with torch.no_grad():
             for i in range(0, len(x), batch_size):
                 xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size], dtype=np.float32))
                 for k, v in self.scores(model, xb).items():
-                    parts[k].append(v.numpy().astype(np.float64))
+                    if k in parts:
+                        parts[k].append(v.numpy().astype(np.float64))
         return {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
 
     def export(self, model: Any, examples: np.ndarray) -> tuple[Any, float]:
