@@ -17,7 +17,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from .errors import InputDataError
 
-__all__ = ["DEFAULT_QUANTILES", "auc_from_counts", "roc_auc", "roc_curve", "roc_from_counts", "score_quantiles"]
+__all__ = [
+    "DEFAULT_QUANTILES",
+    "auc_from_counts",
+    "max_significance_improvement",
+    "roc_auc",
+    "roc_curve",
+    "roc_from_counts",
+    "score_quantiles",
+]
 
 
 def _quantile_grid() -> tuple[float, ...]:
@@ -106,6 +114,34 @@ def roc_auc(
     """
     fpr, tpr, _ = roc_curve(signal, background, signal_weights, background_weights)
     return _area(fpr, tpr)
+
+
+def max_significance_improvement(
+    signal: ArrayLike,
+    background: ArrayLike,
+    signal_weights: ArrayLike | None = None,
+    background_weights: ArrayLike | None = None,
+    min_background_efficiency: float = 1e-3,
+) -> tuple[float, float, float]:
+    """The largest significance improvement ε_S/√ε_B over all thresholds with ε_B ≥ a floor.
+
+    The floor keeps the maximum away from the last few background items, where ε_B (and so
+    the ratio) is pure statistical noise.
+
+    Returns:
+        ``(sic, eps_s, eps_b)`` at the maximum.
+
+    Example:
+        >>> max_significance_improvement([3.0, 4.0], [1.0, 2.0, 3.5, 0.5], min_background_efficiency=0.25)
+        (2.0, 1.0, 0.25)
+    """
+    fpr, tpr, _ = roc_curve(signal, background, signal_weights, background_weights)
+    ok = fpr >= min_background_efficiency
+    if not np.any(ok):
+        raise InputDataError(f"no threshold keeps a background efficiency >= {min_background_efficiency}")
+    sic = np.where(ok, tpr / np.sqrt(np.where(ok, fpr, 1.0)), -np.inf)
+    i = int(np.argmax(sic))
+    return float(sic[i]), float(tpr[i]), float(fpr[i])
 
 
 def roc_from_counts(sig: ArrayLike, bkg: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

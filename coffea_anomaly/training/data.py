@@ -42,7 +42,8 @@ class Inputs:
         n_nonfinite: selected items dropped because their input holds NaN or inf.
         files: the ROOT files read (completely or up to the ``max_items`` cap).
         aux: per-item quantities that are not model inputs: ``mass`` of each jet (jet
-            level) or ``mjj`` of each event (event level).
+            level) or ``mjj`` of each event (event level), and the event's truth ``label``
+            (1 signal, 0 background, -1 unknown).
     """
 
     x: np.ndarray
@@ -113,15 +114,20 @@ def _chunk_inputs(
         if "genWeight" in events.fields
         else np.ones(len(events))
     )
+    # per-event truth (Contract 1): 1 signal, 0 background; -1 when the file has none
+    label = (ak.to_numpy(events.truthLabel).astype(np.float64) if "truthLabel" in events.fields
+             else np.full(len(events), -1.0))  # fmt: skip
     sel = resolve_selection(spec.selection, level)
     if level == "jet":
         jets, consts, _ = select_jets(fatjets, constituents, sel)
         w = np.repeat(weight, ak.to_numpy(ak.num(jets, axis=1)))
-        aux = {"mass": ak.to_numpy(ak.flatten(jets.mass)).astype(np.float64)}
+        aux = {"mass": ak.to_numpy(ak.flatten(jets.mass)).astype(np.float64),
+               "label": np.repeat(label, ak.to_numpy(ak.num(jets, axis=1)))}  # fmt: skip
     else:
         jets, consts, keep, _ = select_dijets(fatjets, constituents, sel)
         w = weight[ak.to_numpy(keep).astype(bool)]
-        aux = {"mjj": ak.to_numpy((jets[:, 0] + jets[:, 1]).mass).astype(np.float64)}
+        aux = {"mjj": ak.to_numpy((jets[:, 0] + jets[:, 1]).mass).astype(np.float64),
+               "label": label[ak.to_numpy(keep).astype(bool)]}
     if len(w) == 0:
         return np.zeros((0,)), w, {k: np.zeros(0) for k in aux}
     x = np.asarray(build_input(rep.kind, rep.config, jets, consts), dtype=np.float32)

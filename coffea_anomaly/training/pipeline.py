@@ -27,11 +27,17 @@ from ..selection import selection_to_dict
 from .data import Inputs, load_inputs
 from .family import FitData, ModelFamily, ScoreOutput, get_family
 from .history import FitResult
+from ..metrics import max_significance_improvement
 from .metrics import DEFAULT_QUANTILES, roc_auc, score_quantiles
 from .onnx_io import save_onnx
 from .settings import RepresentationChoice, TrainingConfig
 
+#: ε_B floor of the maximum significance improvement stored in cards (the last 0.1 % of the
+#: background is statistical noise on test samples of 10^4)
+SIC_MIN_BACKGROUND_EFFICIENCY = 1e-3
+
 __all__ = [
+    "SIC_MIN_BACKGROUND_EFFICIENCY",
     "TrainingReport",
     "full_representation_config",
     "metric_name",
@@ -149,8 +155,9 @@ def _fit_data(cfg: TrainingConfig, data: _Samples) -> FitData:
 
 
 def metric_name(kind: str, label: str, bkg_label: str, score: str, n_scores: int) -> str:
-    """Card metric names: ``auc_<signal>_vs_<background>`` (``..._<score>`` when several)."""
-    base = f"{kind}_{label}_vs_{bkg_label}" if kind == "auc" else f"{label}_{kind}"
+    """Card metric names: ``auc_<signal>_vs_<background>``, ``max_sic_<signal>_vs_<background>``
+    and ``<sample>_loss`` (``..._<score>`` when a model has several scores)."""
+    base = f"{kind}_{label}_vs_{bkg_label}" if kind in ("auc", "max_sic") else f"{label}_{kind}"
     return base if n_scores == 1 else f"{base}_{score}"
 
 
@@ -172,6 +179,8 @@ def _measure(
         for o in outputs:
             metrics[metric_name("auc", label, bkg_label, o.name, n)] = roc_auc(
                 s_sig[o.name], s_bkg[o.name], sig.weights, data.w_held)  # fmt: skip
+            metrics[metric_name("max_sic", label, bkg_label, o.name, n)] = max_significance_improvement(
+                s_sig[o.name], s_bkg[o.name], sig.weights, data.w_held, SIC_MIN_BACKGROUND_EFFICIENCY)[0]  # fmt: skip
             metrics[metric_name("loss", label, "", o.name, n)] = _mean(s_sig[o.name], sig.weights)
         facts[label] = {"sample": spec.path, "selection": config_to_dict(spec.selection),
                         **sig.summary()}  # fmt: skip
