@@ -15,6 +15,13 @@ cuts are applied to both (``pair="leading"``, the LHC Olympics and CMS dijet con
 a forward leading jet vetoes the event instead of promoting the third jet). The other
 order, cut every jet first and take the two leading survivors, is ``pair="leading_selected"``.
 
+Jets that cannot be scored are dropped before anything else sees them, whatever the
+selection (:func:`jet_quality`): jets with a non-finite ``pt, eta, phi`` or ``mass``,
+jets without stored constituents and jets with a non-finite constituent. No NaN or inf
+reaches fastjet or onnxruntime, and a jet without constituents never gets the score of
+an empty input. The checks need the constituents: callers that pass
+``constituents=None`` get the kinematic cuts only.
+
 Example:
     >>> sel = DijetSelection(jet_pt_min=300, lead_pt_min=1200, eta_max=2.5, deta_max=1.3)
     >>> steps = dijet_steps(events.FatJet, sel)            # doctest: +SKIP
@@ -29,18 +36,26 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import awkward as ak
+import numpy as np
 
 from .errors import ConfigError, MissingCollectionError
 
 __all__ = [
+    "JET_QUALITY",
     "PAIRINGS",
+    "PAIR_QUALITY",
     "DijetSelection",
     "JetSelection",
     "Selection",
     "dijet_pair",
     "dijet_steps",
+    "finite_constituents",
+    "finite_kinematics",
+    "has_constituents",
     "jet_mask",
+    "jet_quality",
     "looser_than",
+    "scorable_jets",
     "select_dijets",
     "select_jets",
     "selection_from_dict",
@@ -49,6 +64,19 @@ __all__ = [
 
 #: how the two jets of a dijet event are chosen
 PAIRINGS = ("leading", "leading_selected")
+
+#: the jet quality checks, in order; a jet failing several is counted at the first
+JET_QUALITY = (
+    "jets with non-finite kinematics",
+    "jets without constituents",
+    "jets with non-finite constituents",
+)
+
+#: the dijet steps of the same checks on the pair (events kept after each)
+PAIR_QUALITY = ("pair: finite kinematics", "pair: constituents stored", "pair: finite constituents")
+
+#: the fields checked for finiteness, on the jets and on their constituents
+KINEMATIC_FIELDS = ("pt", "eta", "phi", "mass")
 
 
 def _check_window(lo: float, hi: float | None, what: str) -> None:
@@ -169,6 +197,63 @@ def looser_than(sel: Selection, reference: Selection) -> list[str]:
     return out
 
 
+def _all_finite(array: Any, fields: tuple[str, ...]) -> Any:
+    present = [f for f in fields if f in (array.fields or [])]
+    if not present:
+        raise MissingCollectionError(list(fields), where="the jets or constituents to check")
+    mask = None
+    for f in present:
+        ok = np.isfinite(array[f])
+        mask = ok if mask is None else mask & ok
+    return mask
+
+
+def finite_kinematics(jets: Any) -> Any:
+    """Mask (same nesting as ``jets``): ``pt, eta, phi, mass`` are finite (those present)."""
+    return _all_finite(jets, KINEMATIC_FIELDS)
+
+
+def has_constituents(constituents: Any) -> Any:
+    """Mask per jet (one nesting level less than ``constituents``): a constituent is stored."""
+    return ak.num(constituents, axis=constituents.ndim - 1) > 0
+
+
+def finite_constituents(constituents: Any) -> Any:
+    """Mask per jet: every constituent's ``pt, eta, phi, mass`` (those present) is finite.
+
+    True for a jet without constituents (nothing non-finite): see :func:`has_constituents`.
+    """
+    return ak.all(_all_finite(constituents, KINEMATIC_FIELDS), axis=constituents.ndim - 1)
+
+
+def jet_quality(jets: Any, constituents: Any) -> tuple[Any, dict[str, Any]]:
+    """Which jets can be scored, and which check drops each of the others.
+
+    Args:
+        jets: jets (events × jets or flat), eager or dask-awkward.
+        constituents: their constituents (one nesting level more), or None: then only
+            the kinematics are checked.
+
+    Returns:
+        ``(good, dropped)``: ``good`` masks the jets that pass every check; ``dropped``
+        maps each name of :data:`JET_QUALITY` (checks done) to the mask of the jets that
+        fail it and passed the checks before it, so every jet is in at most one of them.
+    """
+    good = finite_kinematics(jets)
+    dropped = {JET_QUALITY[0]: ~good}
+    if constituents is not None:
+        checks = (has_constituents(constituents), finite_constituents(constituents))
+        for name, ok in zip(JET_QUALITY[1:], checks, strict=True):
+            dropped[name] = good & ~ok
+            good = good & ok
+    return good, dropped
+
+
+def scorable_jets(jets: Any, constituents: Any) -> Any:
+    """Mask of the jets a model can score: finite kinematics, constituents stored and finite."""
+    return jet_quality(jets, constituents)[0]
+
+
 def _truth(jets: Any) -> Any:
     if "truthMatch" not in jets.fields:
         raise MissingCollectionError(["FatJet_truthMatch"], where="the jets (truth matching asked for)")
@@ -196,13 +281,21 @@ def select_jets(
 ) -> tuple[Any, Any, dict[str, Any]]:
     """The selected jets (events × jets), their constituents, and the cutflow steps.
 
+    With constituents, the jets that fail :func:`jet_quality` are dropped first.
+
     Returns:
-        ``(jets, constituents, steps)`` where ``steps`` maps a cut name to the events ×
-        jets array of jets still kept after it (for counting); ``constituents`` may be
-        None.
+        ``(jets, constituents, steps)`` where ``steps`` maps a cut name to an events ×
+        jets mask for counting: for the quality checks (names in :data:`JET_QUALITY`,
+        only when ``constituents`` is given) the jets *dropped* there, for the cuts that
+        follow the jets still *kept* after them. Every jet read is dropped at exactly one
+        step or kept to the end. ``constituents`` may be None.
     """
+    steps: dict[str, Any] = {}
     kin = _pt_eta(fatjets, sel.pt_min, sel.pt_max, sel.eta_max)
-    steps: dict[str, Any] = {"jets pT, |eta|": kin}
+    if constituents is not None:
+        good, steps = jet_quality(fatjets, constituents)
+        kin = good & kin
+    steps["jets pT, |eta|"] = kin
     mask = kin
     if sel.truth_match:
         mask = mask & _truth(fatjets)
@@ -226,29 +319,39 @@ def dijet_pair(fatjets: Any, constituents: Any, sel: DijetSelection) -> tuple[An
     return fatjets[:, :2], constituents[:, :2] if constituents is not None else None
 
 
-def dijet_steps(fatjets: Any, sel: DijetSelection) -> dict[str, Any]:
+def dijet_steps(fatjets: Any, sel: DijetSelection, constituents: Any = None) -> dict[str, Any]:
     """Cumulative per-event masks of the dijet selection, in order; the last one is the selection.
 
     Every mask has one entry per event (no missing values), so it can index the events.
+    With ``constituents``, the quality checks of :func:`jet_quality` on the pair end the
+    selection (:data:`PAIR_QUALITY`): the cuts before them judge finite numbers only, so
+    a pair with a NaN or inf is counted where it is dropped, at ``pair: finite kinematics``.
     """
-    pair, _ = dijet_pair(fatjets, None, sel)
+    pair, pair_cons = dijet_pair(fatjets, constituents, sel)
     two = ak.num(pair, axis=1) == 2
     padded = ak.pad_none(pair, 2, axis=1, clip=True)
     j1, j2 = padded[:, 0], padded[:, 1]
     steps: dict[str, Any] = {">= 2 fat jets": two}
+    # with the quality checks, a non-finite pair passes the cuts and is dropped by them
+    bad = ~ak.all(finite_kinematics(pair), axis=1) if constituents is not None else False
     jets_ok = ak.all(_pt_eta(pair, sel.jet_pt_min, None, sel.eta_max), axis=1)
     if sel.truth_match:
         jets_ok = jets_ok & ak.all(_truth(pair), axis=1)
-    steps["jets pT, |eta|"] = mask = two & jets_ok
-    steps["leading jet pT"] = mask = mask & ak.fill_none(j1.pt >= sel.lead_pt_min, False)
+    steps["jets pT, |eta|"] = mask = two & (jets_ok | bad)
+    steps["leading jet pT"] = mask = mask & (ak.fill_none(j1.pt >= sel.lead_pt_min, False) | bad)
     if sel.deta_max is not None:
-        steps["|delta eta|"] = mask = mask & ak.fill_none(abs(j1.eta - j2.eta) < sel.deta_max, False)
+        ok = ak.fill_none(abs(j1.eta - j2.eta) < sel.deta_max, False)
+        steps["|delta eta|"] = mask = mask & (ok | bad)
     if sel.mjj_min > 0 or sel.mjj_max is not None:
         mjj = (j1 + j2).mass
         ok = mjj >= sel.mjj_min
         if sel.mjj_max is not None:
             ok = ok & (mjj < sel.mjj_max)
-        steps["m_jj range"] = mask = mask & ak.fill_none(ok, False)
+        steps["m_jj range"] = mask = mask & (ak.fill_none(ok, False) | bad)
+    if constituents is not None:
+        _, dropped = jet_quality(pair, pair_cons)
+        for name, failed in zip(PAIR_QUALITY, dropped.values(), strict=True):
+            steps[name] = mask = mask & ~ak.any(failed, axis=1)
     return steps
 
 
@@ -261,9 +364,9 @@ def select_dijets(
         ``(jets, constituents, keep, steps)``: ``jets`` is selected events × 2 (the
         pair, in pT order), ``constituents`` the same jets' constituents (or None),
         ``keep`` the per-event mask and ``steps`` the cumulative masks of
-        :func:`dijet_steps`.
+        :func:`dijet_steps` (with the quality checks when ``constituents`` is given).
     """
-    steps = dijet_steps(fatjets, sel)
+    steps = dijet_steps(fatjets, sel, constituents)
     keep = list(steps.values())[-1]
     pair, cons = dijet_pair(fatjets, constituents, sel)
     return pair[keep], cons[keep] if cons is not None else None, keep, steps

@@ -58,6 +58,11 @@ class DijetAnomalyProcessor(processor.ProcessorABC):
       bins per score), for 2-D categories;
     * ``jet_masses``: m_J1 × m_J2 (heavier jet first).
 
+    The cutflow counts the events kept after each step; the last steps drop events whose
+    pair holds a jet with a non-finite ``pt, eta, phi, mass``, without stored
+    constituents or with a non-finite constituent (``pair: ...``), so no such number
+    reaches fastjet, onnxruntime or a histogram.
+
     Args:
         models: event-level ONNX models (paths, shipped names, OnnxModel objects) or a
             mapping name -> model; may be empty (then only m_jj is histogrammed).

@@ -41,7 +41,10 @@ class JetAnomalyProcessor(processor.ProcessorABC):
     * ``msd_score_<S>``: the same with the soft-drop mass;
 
     and a cutflow ``{dataset: {cut: count}}`` in which every event and every jet read is
-    accounted for.
+    accounted for: after ``fat jets`` (jets read), the quality checks count the jets they
+    drop (``jets with non-finite kinematics``, ``jets without constituents``, ``jets with
+    non-finite constituents``: never histogrammed nor scored), the cuts that follow count
+    the jets they keep, down to ``jets scored``.
 
     Args:
         models: ONNX models (paths, shipped names, or OnnxModel objects), or a mapping
@@ -80,7 +83,6 @@ class JetAnomalyProcessor(processor.ProcessorABC):
             "fat jets": count(ak.num(fatjets, axis=1)),
             **{name: count(mask) for name, mask in steps.items()},
         }
-        cutflow["jets without constituents"] = count(ak.num(cons, axis=2) == 0)
         cutflow["events with a selected jet"] = count(ak.num(jets, axis=1) > 0)
 
         jet_w = ak.flatten(ak.broadcast_arrays(weight, jets.pt)[0])

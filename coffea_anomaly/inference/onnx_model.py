@@ -244,6 +244,12 @@ class OnnxModel(NumpyCallWrapper):
         return self.card.name
 
     @property
+    def needs_constituents(self) -> bool:
+        """True when the input is built from constituents: every card representation;
+        a custom ``input_builder`` says nothing, so it gets what the caller gives."""
+        return self._build.custom is None
+
+    @property
     def level(self) -> str:
         """``"jet"`` or ``"event"``."""
         return self.card.level

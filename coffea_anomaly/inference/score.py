@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import numpy as np
 import onnx
 
 from ..errors import InputDataError
@@ -112,8 +113,11 @@ def score(
             there) or jets (events x jets, or flat), eager, virtual or dask-awkward.
         model: an :class:`OnnxModel`, a path, a shipped model name, or a list/mapping of
             those (a QUAK-style bundle).
-        constituents: the jets' constituents, when jets are given; otherwise found from the
-            events' cross-references (``representations.constituents.fatjet_constituents``).
+        constituents: the jets' constituents. Optional for NanoEvents and for fat jets
+            taken from NanoEvents (``events.FatJet[sel]``, sliced or masked as you like):
+            they are found from the events' cross-references
+            (``representations.constituents.fatjet_constituents`` /
+            ``linked_constituents``). Required for plain awkward jets.
         collection: the jet collection to take from events.
         **options: :class:`OnnxModel` options (``batch_size``, ``intra_op_threads``, ...).
 
@@ -125,21 +129,66 @@ def score(
         bundle, gives a record with one field per model/score (``model`` or
         ``model.score``, as :meth:`ModelCard.score_keys` names them).
 
+        Missing is missing: the result has awkward's option type (``?float32``), and a
+        jet that cannot be scored gets **None**, never a made-up number: a jet with a
+        non-finite ``pt, eta, phi`` or ``mass``, without stored constituents, or with a
+        non-finite constituent (:func:`coffea_anomaly.selection.scorable_jets`). An
+        event-level score is None when either jet of its pair is such a jet. Such
+        jets never reach the representation or onnxruntime. Use ``ak.is_none``,
+        ``ak.drop_none`` or ``ak.fill_none`` before filling histograms.
+
     Raises:
         MissingCollectionError: events without the jet collection or its constituents.
+        InputDataError: jets whose constituents cannot be found (pass ``constituents=``).
         ModelCardError: the model has no valid card, or the data do not match it.
     """
+    from ..selection import scorable_jets
+
     scorer = as_scorer(model, **options)
     data = events_or_jets
     if collection in _fields(data):
         jets = data[collection]
-        if constituents is None and collection == "FatJet":
-            from ..representations.constituents import fatjet_constituents
-
-            constituents = fatjet_constituents(data)
+        if constituents is None:
+            constituents = _events_constituents(data, collection)
     else:
         jets = data
+        models = list(scorer) if isinstance(scorer, ModelBundle) else [scorer]
+        if constituents is None and any(m.needs_constituents for m in models):
+            from ..representations.constituents import linked_constituents
+
+            constituents = linked_constituents(jets)
     if scorer.level == "event" and jets.ndim > 1:
         card = next(iter(scorer)).card if isinstance(scorer, ModelBundle) else scorer.card
         jets, constituents = _event_jets(jets, constituents, collection, card)
-    return scorer(jets, constituents)
+        good = ak.all(scorable_jets(jets, constituents), axis=1)
+    else:
+        good = scorable_jets(jets, constituents)
+    picked = None if constituents is None else constituents[good]
+    return _with_missing(scorer(jets[good], picked), good)
+
+
+def _events_constituents(events: Any, collection: str) -> Any:
+    if collection != "FatJet":
+        raise InputDataError(
+            f"constituents are found for FatJet only; pass constituents= for {collection}"
+        )
+    from ..representations.constituents import fatjet_constituents
+
+    return fatjet_constituents(events)
+
+
+def _with_missing(values: Any, good: Any) -> Any:
+    """The scores of the ``good`` items put back at their places, None at the others."""
+    from ..representations._dask import apply
+
+    return apply(_with_missing_eager, values, good, label="scores-with-missing")
+
+
+def _with_missing_eager(values: ak.Array, good: ak.Array) -> ak.Array:
+    keep = np.asarray(ak.to_numpy(ak.flatten(good, axis=None)), dtype=bool)
+    flat = values if good.ndim == 1 else ak.flatten(values, axis=1)
+    index = np.full(len(keep), -1, dtype=np.int64)
+    index[keep] = np.arange(int(keep.sum()), dtype=np.int64)
+    layout = ak.contents.IndexedOptionArray.simplified(ak.index.Index64(index), ak.to_layout(flat))
+    out = ak.Array(layout, behavior=values.behavior)
+    return out if good.ndim == 1 else ak.unflatten(out, ak.num(good, axis=1))

@@ -21,7 +21,7 @@ from ..errors import InputDataError, MissingCollectionError
 from ..nanoaod import _where, get_convention
 from ._dask import any_dask
 
-__all__ = ["CONSTITUENT_FIELDS", "empty_jets", "fatjet_constituents"]
+__all__ = ["CONSTITUENT_FIELDS", "empty_jets", "fatjet_constituents", "linked_constituents"]
 
 #: kinematic fields every constituent carries, then the optional ones kept when present
 CONSTITUENT_FIELDS: tuple[str, ...] = ("pt", "eta", "phi", "mass")
@@ -184,3 +184,86 @@ class _LinkPartition:
         record = record.copy(contents=contents)
         layout = out.copy(content=out.content.copy(content=record))
         return ak.Array(layout, behavior=vector.backends.awkward.behavior)
+
+
+def linked_constituents(jets: Any) -> Any:
+    """The constituents of fat jets taken from NanoEvents, found through their events.
+
+    ``jets`` may be sliced, masked or reordered (``events.FatJet[sel]``,
+    ``events[mask].FatJet``, ``jets[:, :2]``): NanoEvents collections know the events
+    they were read with (coffea's ``_events()``), and each jet is found there by its
+    position in the file's ``FatJet`` column, then checked against its ``pt, eta, phi``.
+
+    Args:
+        jets: events × fat jets or a flat array of fat jets from coffea NanoEvents
+            (eager, virtual or dask-awkward).
+
+    Returns:
+        The jets' constituents as :func:`fatjet_constituents` gives them, aligned with
+        ``jets`` (one more nesting level).
+
+    Raises:
+        InputDataError: the jets are not linked to NanoEvents (plain awkward arrays, or
+            fields computed anew) or are not the events' ``FatJet``: pass the
+            constituents yourself (``constituents=``).
+    """
+    events = _parent_events(jets)
+    parts = (*(jets[f] for f in _LINK_CHECK), *(events.FatJet[f] for f in _LINK_CHECK))
+    constituents = fatjet_constituents(events)
+    if any_dask(jets, events):
+        from ._dask import map_eager
+
+        return map_eager(_take_linked, *parts, constituents, label="linked-constituents")
+    return _take_linked(*parts, constituents)
+
+
+#: the fields that must agree between a jet and the events' jet it is linked to
+_LINK_CHECK = ("pt", "eta", "phi")
+
+_UNLINKED = (
+    "cannot find the constituents of these jets ({why}); pass them with constituents= "
+    "(e.g. fatjet_constituents(events) sliced like the jets)"
+)
+
+
+def _parent_events(jets: Any) -> Any:
+    missing = [f for f in _LINK_CHECK if f not in (getattr(jets, "fields", None) or [])]
+    if missing:
+        raise InputDataError(_UNLINKED.format(why=f"they have no {', '.join(missing)}"))
+    try:
+        events = jets._events()
+    except Exception as err:  # plain awkward: AttributeError; detached NanoEvents: KeyError
+        raise InputDataError(_UNLINKED.format(why="they are not NanoEvents jets")) from err
+    if "FatJet" not in (getattr(events, "fields", None) or []):
+        raise InputDataError(_UNLINKED.format(why="their events have no FatJet"))
+    return events
+
+
+def _file_positions(field: ak.Array) -> ak.Array:
+    """Each value's position in the column it was read from: the leaf replaced by a range."""
+
+    def leaf(layout: Any, **kwargs: Any) -> Any:
+        if isinstance(layout, ak.contents.NumpyArray):
+            return ak.contents.NumpyArray(np.arange(layout.length, dtype=np.int64))
+        return None
+
+    return ak.transform(leaf, field)
+
+
+def _take_linked(*arrays: ak.Array) -> ak.Array:
+    """Eager core of :func:`linked_constituents`: jet fields, the events' fields, constituents."""
+    n = len(_LINK_CHECK)
+    mine, theirs, constituents = arrays[:n], arrays[n : 2 * n], arrays[2 * n]
+    if mine[0].ndim > 2:
+        raise InputDataError(_UNLINKED.format(why="they are nested more than events × jets"))
+    position = ak.to_numpy(ak.flatten(_file_positions(mine[0]), axis=None))
+    flat = [ak.to_numpy(ak.flatten(t, axis=None)) for t in theirs]
+    linked = len(position) == 0 or (position.min() >= 0 and position.max() < len(flat[0]))
+    for m, t in zip(mine, flat, strict=True):
+        ours = ak.to_numpy(ak.flatten(m, axis=None))
+        linked = linked and np.array_equal(ours, t[position], equal_nan=True)
+    if not linked:
+        why = "they are not the FatJet of the events they came from"
+        raise InputDataError(_UNLINKED.format(why=why))
+    taken = ak.flatten(constituents, axis=1)[position]
+    return taken if mine[0].ndim == 1 else ak.unflatten(taken, ak.num(mine[0], axis=1))

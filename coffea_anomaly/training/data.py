@@ -102,7 +102,7 @@ def _chunk_inputs(
     """Model inputs, per-item event weights and auxiliary quantities of one chunk.
 
     The jets and events are chosen by :mod:`coffea_anomaly.selection`, the functions the
-    processors and ``score()`` use.
+    processors and ``score()`` use, quality checks included (the constituents are given).
     """
     from ..representations import fatjet_constituents
     from ..representations.registry import build_input
@@ -148,7 +148,11 @@ def load_inputs(
     """Read a sample and build the model inputs of its selected jets (or events).
 
     Files are read in order, in chunks of ``chunk_events``, until ``spec.max_items`` items
-    are collected (0: everything). Items whose input is not finite are dropped and counted.
+    are collected (0: everything). Jets that cannot be scored (non-finite kinematics or
+    constituents, no stored constituent: :func:`coffea_anomaly.selection.jet_quality`,
+    as in the processors) are dropped by the selection before any input is built, so no
+    NaN reaches fastjet; items whose built input is still not finite are dropped and
+    counted (``n_nonfinite``).
 
     Args:
         spec: the sample, its selection, size cap and whether to use ``genWeight``.

@@ -20,6 +20,9 @@ CONSTITUENTS = ak.Array([[[{"pt": 1.0}, {"pt": 2.0}], []], [], [[{"pt": 4.0}]]])
 # toy images of the three jets: [[3, 2], [0, 0]], zeros, [[4, 1], [0, 0]]
 MSE_TO_ZERO = [[(9 + 4) / 4, 0.0], [], [(16 + 1) / 4]]
 MSE_TO_ONE = [[(4 + 1 + 1 + 1) / 4, 1.0], [], [(9 + 0 + 1 + 1) / 4]]
+# score() gives None, not the zero image's score, to the jet without constituents
+SCORED_TO_ZERO = [[(9 + 4) / 4, None], [], [(16 + 1) / 4]]
+SCORED_TO_ONE = [[(4 + 1 + 1 + 1) / 4, None], [], [(9 + 0 + 1 + 1) / 4]]
 
 
 def toy(const: float, name: str, **kw) -> OnnxModel:
@@ -27,7 +30,7 @@ def toy(const: float, name: str, **kw) -> OnnxModel:
 
 
 def test_score_with_a_ready_model():
-    assert score(JETS, toy(0.0, "a"), constituents=CONSTITUENTS).tolist() == MSE_TO_ZERO
+    assert score(JETS, toy(0.0, "a"), constituents=CONSTITUENTS).tolist() == SCORED_TO_ZERO
 
 
 def test_same_path_and_options_reuse_one_model(tmp_path):
@@ -52,8 +55,8 @@ def test_options_with_a_ready_model_are_refused():
 def test_bundle_returns_one_field_per_model():
     losses = score(JETS, [toy(0.0, "qcd"), toy(1.0, "wprime")], constituents=CONSTITUENTS)
     assert losses.fields == ["qcd", "wprime"]
-    assert losses.qcd.tolist() == MSE_TO_ZERO
-    assert losses.wprime.tolist() == MSE_TO_ONE
+    assert losses.qcd.tolist() == SCORED_TO_ZERO
+    assert losses.wprime.tolist() == SCORED_TO_ONE
 
 
 def test_bundle_mapping_names_fields_and_multi_score_models_get_prefixed():
@@ -124,12 +127,12 @@ def test_score_real_events_by_path_uses_the_card_representation(v15_events, imag
     card = OnnxModel(image_model_path).card
     images = build_input("jet_image", card.representation.config, events.FatJet, constituents)
     expected = ((images.astype(np.float64) - 0.01) ** 2).mean(axis=(1, 2))
-    np.testing.assert_allclose(ak.flatten(scores).to_numpy(), expected, rtol=1e-5)
-    # jets without stored constituents get the zero image, hence the score 0.01**2
+    # jets without stored constituents are not scored: None, not the zero image's 0.01**2
     empty = ak.flatten(ak.num(constituents, axis=2) == 0).to_numpy()
     assert 0 < empty.sum() < len(empty)
-    assert not images[empty].any()
-    np.testing.assert_allclose(ak.flatten(scores).to_numpy()[empty], 1e-4, rtol=1e-5)
+    assert ak.flatten(ak.is_none(scores, axis=1)).to_numpy().tolist() == empty.tolist()
+    flat = ak.flatten(scores)
+    np.testing.assert_allclose(ak.to_numpy(flat[~empty]), expected[~empty], rtol=1e-5)
 
 
 def test_real_jets_on_dask_match_eager(v15_events, image_model_path):

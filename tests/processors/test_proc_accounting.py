@@ -16,6 +16,7 @@ import uproot
 
 from coffea_anomaly.errors import ConfigError, InputDataError, ShapeMismatchError
 from coffea_anomaly.runner import RunConfig, run_analysis
+from coffea_anomaly.selection import JET_QUALITY
 
 
 def _good_file(small_samples: dict[str, Path]) -> str:
@@ -121,17 +122,35 @@ def test_real_cms_files(which: str, cms_files: dict[str, Path], toy_models: dict
     assert ds["all_events_accounted"]
     assert flow["events"] == uproot.open(cms_files[which])["Events"].num_entries
     assert flow["jets scored"] == flow["jets pT, |eta|"] > 0
-    # the score histogram holds every selected jet with its event's genWeight (checked with uproot)
-    arrays = uproot.open(cms_files[which])["Events"].arrays(["FatJet_pt", "FatJet_eta", "genWeight"])
+    # the score histogram holds every selected jet that has constituents, with its
+    # event's genWeight (checked with uproot)
+    tree = uproot.open(cms_files[which])["Events"]
+    arrays = tree.arrays(["FatJet_pt", "FatJet_eta", "genWeight"])
+    stored = _stored_constituents(tree, which)
     sel = (arrays.FatJet_pt >= 170.0) & (arrays.FatJet_pt < 5000.0) & (abs(arrays.FatJet_eta) < 4.0)
-    expected = float(ak.sum(ak.broadcast_arrays(arrays.genWeight, arrays.FatJet_pt)[0][sel]))
+    expected = float(ak.sum(ak.broadcast_arrays(arrays.genWeight, arrays.FatJet_pt)[0][sel & stored]))
     h = res.hists["score_toy_image"][{"dataset": which}]
     assert h.sum(flow=True).value == pytest.approx(expected, rel=1e-6)
-    assert int(ak.sum(sel)) == flow["jets scored"]
+    assert int(ak.sum(sel & stored)) == flow["jets scored"]
+    # every jet read is dropped at one quality check, dropped by the cuts, or scored
+    assert flow["fat jets"] == int(ak.sum(ak.num(arrays.FatJet_pt, axis=1)))
+    assert flow["fat jets"] - sum(flow[k] for k in JET_QUALITY) - flow["jets scored"] == int(ak.sum(~sel & stored))
+    assert flow["jets with non-finite kinematics"] == flow["jets with non-finite constituents"] == 0
+    assert flow["jets without constituents"] == int(ak.sum(~stored))
     if which == "v15":
         # the skimmed v15 file stores no constituents for two forward fat jets (|eta| > 3.4):
-        # they are counted, and scored on the all-zero image
-        assert flow["jets without constituents"] > 0
+        # they are dropped and counted, never scored on an all-zero image
+        assert flow["jets without constituents"] == 2
+        assert ak.all(abs(ak.flatten(arrays.FatJet_eta[~stored])) > 3.3)
+
+
+def _stored_constituents(tree: uproot.TTree, which: str) -> ak.Array:
+    """Per fat jet: at least one constituent link in the file (read with uproot)."""
+    links = "FatJetPFCands_jetIdx" if which == "pfnano" else "FatJetPFCand_jetIdx"
+    arrays = tree.arrays(["FatJet_pt", links])
+    jet_idx = ak.local_index(arrays.FatJet_pt, axis=1)
+    pairs = ak.cartesian([jet_idx, arrays[links]], axis=1, nested=True)
+    return ak.any(pairs["0"] == pairs["1"], axis=2)
 
 
 def test_histograms_readable_without_our_package(bad_files: dict[str, str], toy_models: dict[str, Path],
