@@ -1,24 +1,23 @@
-"""``coffea-anomaly inspect MODEL.onnx``: print a model's card."""
+"""``coffea-anomaly inspect MODEL``: print a model's card (checked against its graph)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from ..inference.card import read_card
-from ..inference.describe import describe_model
+from ..inference.describe import checked_card, describe_model
 
 __all__ = ["command"]
 
 
 @click.command("inspect")
-@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("model")
 @click.option("--json", "as_json", is_flag=True, help="Print the card as JSON instead.")
-def command(model: Path, as_json: bool) -> None:
-    """Print the model card stored in MODEL (an ONNX file)."""
+def command(model: str, as_json: bool) -> None:
+    """Print the model card stored in MODEL (an ONNX file, or a shipped model's name such
+    as image_cnn_ae); a card that contradicts the ONNX graph is an error."""
     if as_json:
-        click.echo(json.dumps(read_card(model).to_dict(), indent=2, sort_keys=True))
+        click.echo(json.dumps(checked_card(model)[0].to_dict(), indent=2, sort_keys=True))
     else:
         click.echo(describe_model(model))

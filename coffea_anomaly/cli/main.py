@@ -23,12 +23,33 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generate", "Generate a Pythia 8 sample as NanoAOD-style ROOT files."),
     "train": ("train", "Train a model and export it to ONNX with its model card."),
     "evaluate": ("evaluate", "Score labelled samples with a model and report ROC/AUC."),
+    "characterise": ("characterise", "Latent-space characterisation of a VAE: (m_jj, z) heat maps."),
     "run": ("run", "Run a processor over a fileset (iterative, futures or Dask)."),
     "bumphunt": ("bumphunt", "Fit m_jj, scan for a resonance and compute significances."),
     "inspect": ("inspect", "Print the model card of an ONNX model."),
     "demo": ("demo", "Run the whole chain on the embedded default sample."),
     "bench": ("bench", "Run a benchmark and print its ratio to the baseline."),
 }
+
+
+def hoist_debug(args: list[str]) -> tuple[list[str], bool]:
+    """Move every ``--debug`` (before a ``--``) to the front, where the group takes it, so
+    ``coffea-anomaly run --debug ...`` works as ``coffea-anomaly --debug run ...``."""
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end]
+    if not debug:
+        return args, False
+    rest = [a for a in args[:end] if a != "--debug"] + args[end:]
+    return ["--debug", *rest], True
+
+
+def one_line(err: BaseException) -> str:
+    """The error's message on one line (later lines are counted, ``--debug`` shows them)."""
+    lines = [line for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    more = f" [{len(lines) - 1} more line(s): --debug shows everything]" if len(lines) > 1 else ""
+    return lines[0] + more
 
 
 class LazyGroup(click.Group):
@@ -70,16 +91,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point: one clear line and a non-zero exit on failure."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    args, debug = hoist_debug(list(sys.argv[1:] if argv is None else argv))
     try:
         return cli.main(args=args, prog_name="coffea-anomaly", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("coffea-anomaly: aborted", err=True)
         sys.exit(130)
     except click.ClickException as err:
-        if debug:
-            raise
         err.show()
         sys.exit(err.exit_code)
     except click.exceptions.Exit as err:
@@ -90,7 +108,7 @@ def main(argv: list[str] | None = None) -> Any:
     except (CoffeaAnomalyError, OSError) as err:
         if debug:
             raise
-        click.echo(f"coffea-anomaly: error: {err}", err=True)
+        click.echo(f"coffea-anomaly: error: {one_line(err)}", err=True)
         sys.exit(1)
 
 

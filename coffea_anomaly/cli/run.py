@@ -11,8 +11,14 @@ from ..runner import EXECUTORS, load_run_config, run_analysis
 __all__ = ["command", "print_summary"]
 
 
-def print_summary(summary: dict, out_dir: Path) -> None:
-    """A few lines a physicist reads: events, throughput, AUCs, where things went."""
+def print_summary(summary: dict, out_dir: Path, written: list[str] | None = None) -> None:
+    """A few lines a physicist reads: events, throughput, AUCs, where things went.
+
+    Args:
+        summary: the run's summary.
+        out_dir: the output directory.
+        written: names of the files the run wrote there (default: all the usual ones).
+    """
     click.echo(
         f"{summary['processor']} processor, executor {summary['executor']} "
         f"({summary['workers']} worker(s)): {summary['events_read']} events in "
@@ -26,6 +32,9 @@ def print_summary(summary: dict, out_dir: Path) -> None:
             click.echo(f"    skipped {s['path']}: {s['reason']}")
         for where, why in info["failed_chunks"].items():
             click.echo(f"    failed chunk {where}: {why}")
+        if info.get("files_with_unknown_events"):
+            click.echo(f"    events unknown in {len(info['files_with_unknown_events'])} unreadable file(s): "
+                       "not all events are accounted for")  # fmt: skip
     for model, m in (summary.get("metrics") or {}).items():
         for key, val in m.items():
             if key.startswith("auc_vs_"):
@@ -34,9 +43,14 @@ def print_summary(summary: dict, out_dir: Path) -> None:
             if key.startswith("sculpting_"):
                 txt = ", ".join(f"{k} {v:.3f}" for k, v in val.items())
                 click.echo(f"  {model}: mass sculpting of {key[10:]} (JSD) {txt}")
+    for note in summary.get("notes") or []:
+        click.echo(f"  note: {note}")
     for warning in summary.get("warnings") or []:
         click.echo(f"  warning: {warning}")
-    click.echo(f"  outputs: {out_dir}/hists.root, hists.json, summary.json, plots/")
+    if summary.get("all_events_accounted") is False:
+        click.echo("  warning: events read + skipped + failed != events in files (see summary.json)")
+    names = written if written is not None else ["hists.root", "hists.json", "summary.json", "plots/"]
+    click.echo(f"  outputs: {out_dir}/" + ", ".join(names))
 
 
 @click.command("run")
@@ -51,7 +65,7 @@ def print_summary(summary: dict, out_dir: Path) -> None:
 @click.option("--max-chunks", type=click.IntRange(min=1), default=None, help="Chunks per dataset at most.")
 @click.option("--skip-bad-files", is_flag=True, default=None, help="Skip unusable files (reported).")
 @click.option("--no-plots", is_flag=True, help="Do not write PNG plots.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bars (coffea's and dask-awkward's).")
 def command(config: Path, out_dir: Path, executor: str | None, workers: int | None, scheduler: str | None,
             chunksize: int | None, max_chunks: int | None, skip_bad_files: bool | None, no_plots: bool,
             quiet: bool) -> None:
@@ -61,4 +75,5 @@ def command(config: Path, out_dir: Path, executor: str | None, workers: int | No
         max_chunks=max_chunks, skip_bad_files=skip_bad_files or None, plots=False if no_plots else None,
     )
     result = run_analysis(cfg, out_dir, progress=not quiet)
-    print_summary(result.summary, out_dir)
+    written = [p.name for p in result.files.values()] + (["plots/"] if result.summary.get("plots") else [])
+    print_summary(result.summary, out_dir, written)

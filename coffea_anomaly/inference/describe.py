@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .card import ModelCard, TensorSpec, read_card
+from ..errors import ModelCardError
+from .card import ModelCard, TensorSpec, check_card_against_graph, load_onnx, read_card
 
-__all__ = ["describe_card", "describe_model"]
+__all__ = ["checked_card", "describe_card", "describe_model"]
 
 
 def _value(v: Any) -> str:
@@ -77,14 +78,37 @@ def describe_card(card: ModelCard) -> str:
     return "\n".join(lines)
 
 
+def checked_card(source: str | Path) -> tuple[ModelCard, bytes, str]:
+    """The card of a model file or shipped model name, checked against the ONNX graph.
+
+    Returns:
+        The card, the model's bytes, and the path it was read from.
+
+    Raises:
+        InputDataError: the file cannot be read and names no shipped model.
+        ModelCardError: not an ONNX model, no valid card, or a card whose inputs/outputs
+            contradict the graph.
+    """
+    from .onnx_model import model_bytes
+
+    data, label = model_bytes(source)
+    proto = load_onnx(data)
+    card = read_card(proto, label=label)
+    try:
+        check_card_against_graph(card, proto)
+    except ModelCardError as err:
+        raise ModelCardError(f"{label}: {err}") from err
+    return card, data, label
+
+
 def describe_model(path: str | Path) -> str:
-    """File facts (size, sha256) followed by :func:`describe_card` of the model at ``path``.
+    """File facts (size, sha256) followed by :func:`describe_card` of the model at ``path``
+    (a file, or the name of a shipped model such as ``image_cnn_ae``).
 
     Raises:
         InputDataError: the file cannot be read.
-        ModelCardError: not an ONNX model, or no valid card.
+        ModelCardError: not an ONNX model, no valid card, or the card contradicts the graph.
     """
-    card = read_card(path)
-    data = Path(path).read_bytes()
-    head = f"file: {path}  ({len(data) / 1024:.1f} KiB, sha256 {hashlib.sha256(data).hexdigest()})"
+    card, data, label = checked_card(path)
+    head = f"file: {label}  ({len(data) / 1024:.1f} KiB, sha256 {hashlib.sha256(data).hexdigest()})"
     return head + "\n" + describe_card(card)

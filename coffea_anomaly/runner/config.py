@@ -7,12 +7,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..config import config_from_dict, config_to_dict, load_yaml
+from ..config import check_field_types, config_from_dict, config_to_dict, load_yaml
 from ..errors import ConfigError
 
 __all__ = ["EXECUTORS", "RunConfig", "load_fileset", "load_run_config"]
 
 EXECUTORS = ("iterative", "futures", "dask", "dask-awkward")
+
+#: OnnxModel options a run config may set, with the smallest value each accepts
+MODEL_OPTIONS = {"batch_size": 1, "intra_op_threads": 0, "inter_op_threads": 0, "providers": None}
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class RunConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.mjj_range, list):
+            object.__setattr__(self, "mjj_range", tuple(self.mjj_range))
+        check_field_types(self)
         if self.processor not in ("jet", "dijet"):
             raise ConfigError(f"processor must be 'jet' or 'dijet', got {self.processor!r}")
         if self.executor not in EXECUTORS:
@@ -69,6 +75,18 @@ class RunConfig:
             raise ConfigError(f"max_chunks must be >= 1, got {self.max_chunks}")
         if self.fileset is None:
             raise ConfigError("the run config needs a 'fileset'")
+        if not isinstance(self.fileset, (str, Path, dict)):
+            raise ConfigError(
+                "RunConfig option 'fileset': expected a path to a fileset JSON or a mapping "
+                f"dataset -> files, got {type(self.fileset).__name__}"
+            )
+        lo, hi = self.mjj_range
+        if not lo < hi:
+            raise ConfigError(f"RunConfig option 'mjj_range': expected [low, high] with low < high, got {list(self.mjj_range)}")
+        if lo < 0:
+            raise ConfigError(f"RunConfig option 'mjj_range': m_jj is not negative, got {list(self.mjj_range)}")
+        _check_models(self.models)
+        _check_model_options(self.model_options)
 
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with the given (non-None) fields replaced."""
@@ -76,6 +94,48 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
+
+
+def _check_models(models: Any) -> None:
+    """Models are a spec, a list of specs or a mapping name -> spec (spec: name, path, OnnxModel)."""
+    from os import PathLike
+
+    def is_spec(m: Any) -> bool:
+        return isinstance(m, (str, PathLike)) or type(m).__name__ == "OnnxModel"
+
+    if is_spec(models):
+        return
+    if isinstance(models, (list, tuple)):
+        bad = [m for m in models if not is_spec(m)]
+    elif isinstance(models, dict):
+        bad = [m for k, m in models.items() if not (isinstance(k, str) and is_spec(m))]
+    else:
+        bad = [models]
+    if bad:
+        raise ConfigError(
+            "RunConfig option 'models': expected a shipped model name or ONNX path, a list of "
+            f"them, or a mapping name -> model; got {bad[0]!r} ({type(bad[0]).__name__})"
+        )
+
+
+def _check_model_options(options: dict[str, Any]) -> None:
+    unknown = sorted(set(options) - set(MODEL_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"RunConfig option 'model_options': unknown option(s) {', '.join(map(str, unknown))}; "
+            f"known: {', '.join(MODEL_OPTIONS)}"
+        )
+    for key, value in options.items():
+        where = f"RunConfig option 'model_options.{key}'"
+        least = MODEL_OPTIONS[key]
+        if least is None:  # providers
+            if value is not None and not (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)):
+                raise ConfigError(f"{where}: expected a list of onnxruntime provider names, got {value!r}")
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r} ({type(value).__name__})")
+        if value < least:
+            raise ConfigError(f"{where}: must be >= {least}, got {value}")
 
 
 def load_run_config(path: str | Path) -> RunConfig:
@@ -90,8 +150,6 @@ def load_run_config(path: str | Path) -> RunConfig:
         data["models"] = [_resolve_model(path.parent, m) for m in models]
     elif isinstance(models, dict):
         data["models"] = {k: _resolve_model(path.parent, m) for k, m in models.items()}
-    if "mjj_range" in data:
-        data["mjj_range"] = tuple(data["mjj_range"])
     return config_from_dict(RunConfig, data)
 
 
@@ -102,7 +160,13 @@ def _resolve_model(base: Path, spec: Any) -> Any:
 
 
 def load_fileset(fileset: Any) -> dict[str, dict[str, Any]]:
-    """Normalise a fileset (path or mapping) to ``{dataset: {"files": {path: tree}, "metadata": {...}}}``."""
+    """Normalise a fileset (path or mapping) to
+    ``{dataset: {"files": {path: tree}, "metadata": {...}}}``, plus ``"entries": {path: n}``
+    when the fileset gives numbers of entries.
+
+    Files may be a list of paths, ``{path: tree}`` or coffea's preprocessed form
+    ``{path: {"object_path": tree, "num_entries": n, ...}}`` (``entries`` keeps the ``n``).
+    """
     base = None
     if isinstance(fileset, (str, Path)):
         p = Path(fileset)
@@ -119,16 +183,38 @@ def load_fileset(fileset: Any) -> dict[str, dict[str, Any]]:
     for name, spec in fileset.items():
         if isinstance(spec, (list, tuple)):
             spec = {"files": {f: "Events" for f in spec}}
-        files = spec.get("files") if isinstance(spec, dict) else None
+        if not isinstance(spec, dict):
+            raise ConfigError(f"dataset {name!r}: expected a list of files or a mapping with 'files', "
+                              f"got {type(spec).__name__}")  # fmt: skip
+        files = spec.get("files")
         if isinstance(files, (list, tuple)):
             files = {f: "Events" for f in files}
         if not files:
             raise ConfigError(f"dataset {name!r} lists no files")
-        resolved = {}
+        if not isinstance(files, dict):
+            raise ConfigError(f"dataset {name!r}: 'files' must be a list of paths or a mapping path -> tree")
+        metadata = spec.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise ConfigError(f"dataset {name!r}: 'metadata' must be a mapping, got {type(metadata).__name__}")
+        resolved: dict[str, str] = {}
+        entries: dict[str, int] = {}
         for f, tree in files.items():
+            if not isinstance(f, str) or not f:
+                raise ConfigError(f"dataset {name!r}: file names must be strings, got {f!r}")
+            n = None
+            if isinstance(tree, dict):
+                n = tree.get("num_entries")
+                tree = tree.get("object_path")
+            if tree is not None and not isinstance(tree, str):
+                raise ConfigError(f"dataset {name!r}: the tree of {f} must be a name, got {tree!r}")
             fp = Path(f)
             if base is not None and not fp.is_absolute() and "://" not in f:
                 fp = (base / fp).resolve()
-            resolved[str(fp) if "://" not in f else f] = tree or "Events"
-        out[str(name)] = {"files": resolved, "metadata": dict(spec.get("metadata") or {})}
+            key = str(fp) if "://" not in f else f
+            resolved[key] = tree or "Events"
+            if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+                entries[key] = n
+        out[str(name)] = {"files": resolved, "metadata": dict(metadata)}
+        if entries:
+            out[str(name)]["entries"] = entries
     return out

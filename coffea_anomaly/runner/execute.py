@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +25,27 @@ from coffea.nanoevents import NanoAODSchema
 
 from ..errors import CoffeaAnomalyError, InputDataError
 
-__all__ = ["GuardedProcessor", "QuietNanoAODSchema", "dask_client", "execute"]
+__all__ = [
+    "GuardedProcessor",
+    "QuietNanoAODSchema",
+    "WorkerDiedError",
+    "dask_client",
+    "execute",
+    "is_file_error",
+    "preflight",
+    "silence_fastjet_banner",
+]
+
+#: events of the first usable file the processor runs on before the job (see :func:`preflight`)
+PREFLIGHT_EVENTS = 50
+#: seconds a LocalCluster gets to shut down; a slower close is logged, not raised
+CLUSTER_CLOSE_TIMEOUT = 60
+
+log = logging.getLogger(__name__)
+
+
+class WorkerDiedError(CoffeaAnomalyError, RuntimeError):
+    """A worker process died (killed, out of memory, crashed) while processing a chunk."""
 
 
 class QuietNanoAODSchema(NanoAODSchema):
@@ -33,28 +56,106 @@ class QuietNanoAODSchema(NanoAODSchema):
     warn_missing_crossrefs = False
 
 
+_BANNER_SILENCED = False
+
+
+def silence_fastjet_banner() -> None:
+    """Let FastJet print its banner once per process into /dev/null.
+
+    FastJet writes a 13-line banner to the C++ standard output on the first clustering of
+    every process (every Dask or futures worker). ``ClusterSequence.print_banner()``
+    prints it only once per process, so calling it with file descriptor 1 pointed at
+    /dev/null silences it for the rest of the process. Without fastjet: nothing to do.
+    """
+    global _BANNER_SILENCED
+    if _BANNER_SILENCED:
+        return
+    _BANNER_SILENCED = True
+    try:
+        from fastjet import _swig
+    except ImportError:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        _swig.ClusterSequence.print_banner()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+#: code that only runs while reading a file: an exception raised inside it is the file's
+_READING_CODE = (f"{os.sep}uproot{os.sep}", f"{os.sep}nanoevents{os.sep}mapping{os.sep}")
+
+
+def _chain(err: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        yield err
+        err = err.__cause__ or err.__context__
+
+
+def is_file_error(err: BaseException) -> bool:
+    """True when ``err`` is about the input file (unreadable, truncated, corrupt basket,
+    a collection missing in it), False for errors of the model, card, configuration or code.
+
+    Our own errors say what they are: :class:`~coffea_anomaly.errors.InputDataError` is
+    about the data, every other ``CoffeaAnomalyError`` is not. Other exceptions are the
+    file's when they are I/O or decompression errors, or were raised while uproot (or
+    NanoEvents' uproot mapping) was reading.
+    """
+    for e in _chain(err):
+        if isinstance(e, WorkerDiedError):
+            return False
+        if isinstance(e, CoffeaAnomalyError):
+            return isinstance(e, InputDataError)
+    for e in _chain(err):
+        if isinstance(e, (OSError, EOFError, zlib.error)) or type(e).__module__.startswith("uproot"):
+            return True
+        tb = e.__traceback__
+        while tb is not None:
+            if any(part in tb.tb_frame.f_code.co_filename for part in _READING_CODE):
+                return True
+            tb = tb.tb_next
+    return False
+
+
+def first_line(err: BaseException) -> str:
+    """``Type: first line of the message`` (at most 300 characters)."""
+    lines = str(err).strip().splitlines()
+    text = lines[0] if lines else ""
+    return f"{type(err).__name__}: {text[:300]}"
+
+
 class GuardedProcessor(processor.ProcessorABC):
-    """Wrap a processor so a failing chunk is named (file and entry range), and with
-    ``skip`` recorded in the output instead of stopping the run."""
+    """Wrap a processor so a failing chunk is named (file and entry range); with ``skip``,
+    a chunk that fails because of its *file* (:func:`is_file_error`) is recorded in the
+    output instead of stopping the run. Every other error stops the run."""
 
     def __init__(self, inner: processor.ProcessorABC, skip: bool) -> None:
         self.inner = inner
         self.skip = skip
 
     def process(self, events: Any) -> Any:
+        silence_fastjet_banner()
         meta = getattr(events, "metadata", None) or {}
         where = f"{meta.get('filename', '?')} entries {meta.get('entrystart', '?')}-{meta.get('entrystop', '?')}"
         try:
             return self.inner.process(events)
         except Exception as err:
-            if not self.skip:
+            if not (self.skip and is_file_error(err)):
                 if isinstance(err, CoffeaAnomalyError):
                     raise
-                raise InputDataError(f"{where}: {type(err).__name__}: {err}") from err
+                raise InputDataError(f"{where}: {first_line(err)}") from err
             dataset = str(meta.get("dataset", "unknown"))
             n = int(meta.get("entrystop", 0)) - int(meta.get("entrystart", 0))
             return {
-                "failed_chunks": {dataset: {where: f"{type(err).__name__}: {err}"}},
+                "failed_chunks": {dataset: {where: first_line(err)}},
                 "events_failed": {dataset: n},
             }
 
@@ -62,23 +163,119 @@ class GuardedProcessor(processor.ProcessorABC):
         return self.inner.postprocess(accumulator)
 
 
+def preflight(proc: processor.ProcessorABC, fileset: dict[str, dict[str, Any]]) -> None:
+    """Run ``proc`` on the first :data:`PREFLIGHT_EVENTS` events of the first usable file.
+
+    Errors of the model, its card or the configuration show here, before any work and
+    whatever ``skip_bad_files`` says, instead of failing every chunk of the job. An error
+    of the file itself is left to the job (which skips or stops on it).
+
+    Raises:
+        CoffeaAnomalyError: the processor cannot process these events (the error as
+            raised, or a ``ConfigError`` naming the file when it is not one of ours).
+    """
+    from coffea.nanoevents import NanoEventsFactory
+
+    from ..errors import ConfigError
+
+    for ds, spec in fileset.items():
+        entries = spec.get("entries") or {}
+        for path, tree in spec["files"].items():
+            n = entries.get(path)
+            stop = PREFLIGHT_EVENTS if n is None else min(PREFLIGHT_EVENTS, int(n))
+            if stop == 0:
+                continue
+            meta = {"dataset": ds, "filename": path, "entrystart": 0, "entrystop": stop}
+            try:
+                events = NanoEventsFactory.from_root(
+                    {path: tree}, entry_stop=stop, schemaclass=QuietNanoAODSchema, metadata=meta, mode="virtual"
+                ).events()
+                silence_fastjet_banner()
+                proc.process(events)
+            except Exception as err:
+                if is_file_error(err):
+                    return
+                if isinstance(err, CoffeaAnomalyError):
+                    raise
+                raise ConfigError(
+                    f"the processor fails on the first {stop} events of {path} (a model, card or "
+                    f"configuration error, checked before the job): {first_line(err)}"
+                ) from err
+            return
+
+
 @contextlib.contextmanager
 def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
-    """A distributed Client: on ``scheduler`` if given, else a LocalCluster of worker processes."""
+    """A distributed Client: on ``scheduler`` if given, else a LocalCluster of worker processes.
+
+    Closing a LocalCluster on a loaded machine can take longer than distributed's default
+    timeout; the results are in hand by then, so a slow close is logged, not raised.
+    """
     from distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    with LocalCluster(
+    cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: no "port 8787 in use" warnings beside other clusters
         silence_logs=logging.ERROR,
-    ) as cluster, Client(cluster) as client:
-        yield client
+    )
+    try:
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            close_quietly(client)
+    finally:
+        close_quietly(cluster)
+
+
+def close_quietly(obj: Any, timeout: float = CLUSTER_CLOSE_TIMEOUT) -> None:
+    """``obj.close(timeout=...)`` of a distributed Client or cluster; a timeout is logged."""
+    try:
+        obj.close(timeout=timeout)
+    except (TimeoutError, OSError) as err:  # asyncio/distributed timeouts are TimeoutError
+        log.warning("closing %s took longer than %s s (%s); going on", type(obj).__name__, timeout, err)
+
+
+@contextlib.contextmanager
+def coffea_bars(progress: bool) -> Iterator[None]:
+    """coffea's rich progress bars: on stderr with ``progress``, silenced without.
+
+    coffea's executors draw them on its console (stdout) whatever their ``status``.
+    """
+    try:
+        from coffea.util import coffea_console
+    except ImportError:  # pragma: no cover - older coffea
+        yield
+        return
+    quiet, file = coffea_console.quiet, coffea_console.file
+    coffea_console.quiet = not progress
+    coffea_console.file = sys.stderr
+    try:
+        yield
+    finally:
+        coffea_console.quiet, coffea_console.file = quiet, file
+
+
+def _worker_died(err: BaseException) -> WorkerDiedError | None:
+    """Our one-line error for a worker that died (futures: BrokenProcessPool; Dask: KilledWorker)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    for e in _chain(err):
+        name = type(e).__name__
+        if isinstance(e, WorkerDiedError):
+            return e
+        if isinstance(e, BrokenProcessPool) or name == "KilledWorker" or "KilledWorker" in str(e):
+            return WorkerDiedError(
+                "a worker process died while processing (killed, out of memory or crashed); nothing "
+                "was written. Rerun with fewer --workers or a smaller --chunksize if memory is short"
+            )
+    return None
 
 
 def execute(
@@ -94,20 +291,54 @@ def execute(
     progress: bool = False,
     client: Any = None,
 ) -> dict[str, Any]:
-    """Run ``proc`` over ``fileset``; return the merged accumulator."""
+    """Run ``proc`` over ``fileset``; return the merged accumulator.
+
+    With ``skip_bad_files`` a chunk (dask-awkward: a file) that fails because of its file
+    is recorded under ``failed_chunks`` / ``events_failed``; every other error stops the run.
+
+    Raises:
+        WorkerDiedError: a worker process died.
+        CoffeaAnomalyError: a chunk failed (naming its file and entries).
+    """
     if not fileset:
         return {}
+    silence_fastjet_banner()  # forked workers (futures) inherit it
+    try:
+        with coffea_bars(progress):
+            return _execute(proc, fileset, executor, workers, scheduler, chunksize, max_chunks, skip_bad_files,
+                            progress, client)  # fmt: skip
+    except CoffeaAnomalyError:
+        raise
+    except Exception as err:
+        died = _worker_died(err)
+        if died is not None:
+            raise died from err
+        raise
+
+
+def _execute(
+    proc: processor.ProcessorABC,
+    fileset: dict[str, dict[str, Any]],
+    executor: str,
+    workers: int,
+    scheduler: str | None,
+    chunksize: int,
+    max_chunks: int | None,
+    skip: bool,
+    progress: bool,
+    client: Any,
+) -> dict[str, Any]:
     if executor == "dask-awkward":
-        return _run_dask_awkward(proc, fileset, workers, scheduler, chunksize, max_chunks, client)
-    guarded = GuardedProcessor(proc, skip_bad_files)
+        return _run_dask_awkward(proc, fileset, workers, scheduler, chunksize, max_chunks, client, skip, progress)
+    guarded = GuardedProcessor(proc, skip)
     runner_fileset = {ds: {"files": list(spec["files"]), "metadata": spec["metadata"], "treename": _tree(spec)}
-                      for ds, spec in fileset.items()}
+                      for ds, spec in fileset.items()}  # fmt: skip
     if executor == "iterative":
-        return _runner(processor.IterativeExecutor(status=progress, retries=0), chunksize, max_chunks)(runner_fileset, guarded)
+        ex: Any = processor.IterativeExecutor(status=progress, retries=0)
+        return _runner(ex, chunksize, max_chunks)(runner_fileset, guarded)
     if executor == "futures":
-        return _runner(processor.FuturesExecutor(workers=workers, status=progress, retries=0), chunksize, max_chunks)(
-            runner_fileset, guarded
-        )
+        ex = processor.FuturesExecutor(workers=workers, status=progress, retries=0)
+        return _runner(ex, chunksize, max_chunks)(runner_fileset, guarded)
     if executor == "dask":
         with contextlib.ExitStack() as stack:
             if client is None:
@@ -131,7 +362,7 @@ def _runner(ex: Any, chunksize: int, max_chunks: int | None) -> Any:
         except Exception as err:
             # coffea wraps a chunk's error as Exception("Failed processing file: ..."):
             # surface our own error (it already names the file and entries)
-            ours = _our_error(err)
+            ours = _our_error(err) or _worker_died(err)
             if ours is not None and ours is not err:
                 raise ours from err
             raise
@@ -140,13 +371,7 @@ def _runner(ex: Any, chunksize: int, max_chunks: int | None) -> Any:
 
 
 def _our_error(err: BaseException | None) -> CoffeaAnomalyError | None:
-    seen = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, CoffeaAnomalyError):
-            return err
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return None
+    return next((e for e in _chain(err) if isinstance(e, CoffeaAnomalyError)), None)
 
 
 def _run_dask_awkward(
@@ -157,22 +382,74 @@ def _run_dask_awkward(
     chunksize: int,
     max_chunks: int | None,
     client: Any,
+    skip: bool,
+    progress: bool,
 ) -> dict[str, Any]:
+    """``apply_to_fileset`` one file at a time, computed together on the cluster.
+
+    One graph per file lets a file that fails to read be skipped (``skip``) while the
+    others are kept, and gives a progress bar (stderr) over files as they finish.
+    """
     import dask
     from coffea.dataset_tools import apply_to_fileset, preprocess
     from coffea.dataset_tools import max_chunks as limit_chunks
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    failed: dict[str, dict[str, str]] = {}
+    events_failed: dict[str, int] = {}
+
+    def fail(ds: str, path: str, n: int, why: str) -> None:
+        failed.setdefault(ds, {})[path] = why
+        events_failed[ds] = events_failed.get(ds, 0) + n
 
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(dask_client(workers, scheduler))
+        client.run(silence_fastjet_banner)
         spec = {
             ds: {"files": {p: {"object_path": t} for p, t in s["files"].items()}, "metadata": s["metadata"]}
             for ds, s in fileset.items()
         }
-        available, _ = preprocess(spec, step_size=chunksize, align_clusters=False, skip_bad_files=False,
-                                  save_form=False, scheduler=client)
+        with coffea_bars(False):  # also silences coffea's advertisement for DataGroupSpec
+            available, _ = preprocess(spec, step_size=chunksize, align_clusters=False, skip_bad_files=skip,
+                                      save_form=False, scheduler=client)  # fmt: skip
+        for ds, s in fileset.items():  # files preprocess could not open (only with skip)
+            kept = (available.get(ds) or {}).get("files") or {}
+            for path in s["files"]:
+                if path not in kept:
+                    fail(ds, path, int((s.get("entries") or {}).get(path) or 0), "unreadable (dask-awkward preprocess)")
         if max_chunks is not None:
             available = limit_chunks(available, max_chunks)
-        graphs = apply_to_fileset(proc, available, schemaclass=QuietNanoAODSchema)
-        (outputs,) = dask.compute(graphs, scheduler=client)
-    return processor.accumulate(outputs.values())
+        futures = {}
+        for ds, s in available.items():
+            for path, finfo in s["files"].items():
+                one = {ds: {"files": {path: finfo}, "metadata": s.get("metadata")}}
+                graph = apply_to_fileset(proc, one, schemaclass=QuietNanoAODSchema)
+                n = sum(int(b) - int(a) for a, b in finfo.get("steps") or [])
+                futures[client.compute(dask.delayed(graph))] = (ds, path, n)
+        outputs = []
+        try:
+            done = as_completed(list(futures))
+            for fut in tqdm(done, total=len(futures), desc="dask-awkward", unit="file", disable=not progress,
+                            file=sys.stderr):  # fmt: skip
+                ds, path, n = futures[fut]
+                try:
+                    outputs.extend(fut.result().values())
+                except Exception as err:
+                    if not (skip and is_file_error(err)):
+                        died = _worker_died(err)
+                        if died is not None:
+                            raise died from err
+                        if isinstance(err, CoffeaAnomalyError):
+                            raise
+                        raise InputDataError(f"{path}: {first_line(err)}") from err
+                    fail(ds, path, n, first_line(err))
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+    out = processor.accumulate(outputs) if outputs else {}
+    out = dict(out or {})
+    if failed:
+        out["failed_chunks"] = processor.accumulate([out.get("failed_chunks") or {}, failed])
+        out["events_failed"] = processor.accumulate([out.get("events_failed") or {}, events_failed])
+    return out

@@ -3,7 +3,9 @@
 Every file is opened once with uproot before the job: its number of entries is recorded
 (``events in files``) and the collections the processors need are looked up. A file that
 cannot be used either stops the run with one clear line or, with ``skip_bad_files``, is
-skipped and named in the summary with the reason.
+skipped and named in the summary with the reason. A skipped file's events are counted
+from its header when it can be read, else from the fileset (coffea's ``num_entries``);
+when neither says, ``entries`` is None and the run's accounting fails ("unknown").
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class FileCheck:
 
     path: str
     treename: str
-    entries: int = 0
+    entries: int | None = 0
     convention: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -48,6 +50,7 @@ def check_file(path: str, treename: str = "Events", need_constituents: bool = Tr
     try:
         with uproot.open(path) as f:
             if treename not in f:
+                chk.entries = None
                 chk.error = f"no tree {treename!r} (keys: {', '.join(sorted({k.split(';')[0] for k in f})[:8]) or 'none'})"
                 return chk
             tree = f[treename]
@@ -58,6 +61,8 @@ def check_file(path: str, treename: str = "Events", need_constituents: bool = Tr
                 chk.error = truncated
                 return chk
     except Exception as err:  # uproot raises many kinds on broken files
+        if not chk.entries:
+            chk.entries = None  # the header could not be read: how many events is unknown
         chk.error = f"unreadable ({type(err).__name__}: {_first_line(err)})"
         return chk
     if chk.entries == 0:
@@ -90,8 +95,12 @@ def check_fileset(
     for ds, spec in fileset.items():
         checks[ds] = []
         files = {}
+        known = spec.get("entries") or {}
         for path, tree in spec["files"].items():
             chk = check_file(path, tree, need_constituents)
+            if chk.entries is None and known.get(path) is not None:
+                chk.entries = int(known[path])
+                chk.extra["entries_from"] = "fileset"
             checks[ds].append(chk)
             if not chk.ok:
                 if not skip_bad_files:
@@ -100,7 +109,8 @@ def check_fileset(
             if chk.entries > 0:
                 files[path] = tree
         if files:
-            usable[ds] = {"files": files, "metadata": spec.get("metadata", {})}
+            entries = {c.path: c.entries for c in checks[ds] if c.path in files}
+            usable[ds] = {"files": files, "metadata": spec.get("metadata", {}), "entries": entries}
     return usable, checks
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import ConfigError
+from ..errors import ConfigError, InputDataError, ModelCardError
 from ..fileio import write_json
 from ..selection import selection_to_dict
 from .config import RunConfig, load_fileset
-from .execute import execute
+from .execute import execute, preflight
 from .files import check_fileset
 from .outputs import write_hists
 from .report import background_dataset, jet_metrics, plot_dijet, plot_jet
@@ -49,12 +49,29 @@ def build_processor(cfg: RunConfig) -> Any:
         proc = DijetAnomalyProcessor(models, cfg.selection, tuple(cfg.mjj_range), cfg.model_options)
         want = "event"
     for name, model in proc.models.items():
+        check_representation(name, model.card)
         if model.card.level != want:
             raise ConfigError(
                 f"model {name!r} is {model.card.level}-level but the {cfg.processor} processor needs "
                 f"{want}-level models"
             )
     return proc
+
+
+def check_representation(name: str, card: Any) -> None:
+    """The card's representation kind is registered and its config is valid for it.
+
+    Raises:
+        ModelCardError: naming the model and what is wrong.
+    """
+    from ..config import config_from_dict
+    from ..representations.registry import config_class
+
+    rep = card.representation
+    try:
+        config_from_dict(config_class(rep.kind), dict(rep.config))
+    except ConfigError as err:
+        raise ModelCardError(f"model {name!r}: its card's representation cannot be built: {err}") from err
 
 
 def run_analysis(
@@ -66,6 +83,8 @@ def run_analysis(
     fileset = load_fileset(cfg.fileset)
     proc = build_processor(cfg)
     usable, checks = check_fileset(fileset, cfg.skip_bad_files)
+    # errors of the models, cards or configuration stop the run here, whatever skip_bad_files says
+    preflight(proc, usable)
 
     t0 = time.perf_counter()
     output = execute(
@@ -93,12 +112,32 @@ def run_analysis(
     if cfg.processor == "jet":
         summary["metrics"] = jet_metrics(output["hists"], background, quantiles)
     summary["background_dataset"] = background
+    if background is None and cfg.processor == "jet":
+        summary["notes"] = ["no dataset has 'role: background' in its fileset metadata: AUCs and mass "
+                            "sculpting are not computed"]  # fmt: skip
     if cfg.plots and output["hists"]:
         plots = (plot_jet(output["hists"], background, out / "plots", quantiles) if cfg.processor == "jet"
                  else plot_dijet(output["hists"], out / "plots", quantiles))
         summary["plots"] = [str(p.relative_to(out)) for p in plots]
     files["summary"] = write_json(out / "summary.json", summary)
+    if not output["hists"]:
+        raise InputDataError(f"no histograms were produced: {_why_nothing(summary)}; see {out / 'summary.json'}")
     return RunResult(output=output, summary=summary, out_dir=out, files=files)
+
+
+def _why_nothing(summary: dict[str, Any]) -> str:
+    """Why a run produced no histograms, from its summary (first reason of each kind)."""
+    skipped = [(s["path"], s["reason"]) for d in summary["datasets"].values() for s in d["skipped_files"]]
+    failed = [(w, r) for d in summary["datasets"].values() for w, r in d["failed_chunks"].items()]
+    empty = [p for d in summary["datasets"].values() for p in d["empty_files"]]
+    parts = []
+    if skipped:
+        parts.append(f"{len(skipped)} file(s) skipped (first: {skipped[0][0]}: {skipped[0][1]})")
+    if failed:
+        parts.append(f"{len(failed)} chunk(s) failed (first: {failed[0][0]}: {failed[0][1]})")
+    if empty:
+        parts.append(f"{len(empty)} file(s) hold no events")
+    return "; ".join(parts) or "no events to process"
 
 
 def _score_quantiles(proc: Any) -> dict[str, Any]:
@@ -121,13 +160,17 @@ def _summary(cfg: RunConfig, fileset: dict[str, Any], checks: dict[str, Any], ou
     for ds, chks in checks.items():
         cut = {k: int(v) for k, v in (output["cutflow"].get(ds) or {}).items()}
         failed_n = int((output.get("events_failed") or {}).get(ds, 0))
-        in_files = sum(c.entries for c in chks)
-        skipped = [{"path": c.path, "reason": c.error} for c in chks if not c.ok]
-        skipped_entries = sum(c.entries for c in chks if not c.ok)
+        unknown = [c.path for c in chks if c.entries is None]
+        in_files: int | str = "unknown" if unknown else sum(int(c.entries or 0) for c in chks)
+        skipped = [{"path": c.path, "reason": c.error, "events": "unknown" if c.entries is None else c.entries}
+                   for c in chks if not c.ok]  # fmt: skip
+        skipped_entries: int | str = (
+            "unknown" if unknown else sum(int(c.entries or 0) for c in chks if not c.ok)
+        )
         read = cut.get("events", 0)
         total_read += read
         total_jets += cut.get("jets scored", cut.get("events scored", 0))
-        ok = read + failed_n + skipped_entries == in_files
+        ok = not unknown and read + failed_n + int(skipped_entries) == in_files
         if cfg.max_chunks is None:
             accounted &= ok
         datasets[ds] = {
@@ -141,6 +184,7 @@ def _summary(cfg: RunConfig, fileset: dict[str, Any], checks: dict[str, Any], ou
             "skipped_files": skipped,
             "failed_chunks": (output.get("failed_chunks") or {}).get(ds, {}),
             "empty_files": [c.path for c in chks if c.ok and c.entries == 0],
+            "files_with_unknown_events": unknown,
             "metadata": fileset[ds]["metadata"],
         }
     models = {}
