@@ -5,7 +5,8 @@
    signal injected, per-event truth label);
 2. run both processors with the shipped models on a Dask LocalCluster of worker processes;
 3. run the bump hunt on the dijet m_jj histograms, in categories of the dijet model's score;
-4. write ``results/demo/`` (histograms, summaries, plots, ``report.md``) and print a summary.
+4. write ``results/demo/`` (histograms, summaries, plots, ``report.md`` and the self-contained
+   ``report.html``) and print a summary.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from .fileio import atomic_write, write_json
 
-__all__ = ["DEMO_SAMPLES", "DemoResult", "run_demo"]
+__all__ = ["DEMO_SAMPLES", "DemoResult", "render_html_report", "report_numbers", "run_demo"]
 
 #: name -> (process, events, seed, overrides, role)
 DEMO_SAMPLES: dict[str, tuple[str, int, int, dict[str, Any], str]] = {
@@ -131,7 +132,8 @@ def run_demo(
     headline["wall_time_s"] = time.perf_counter() - t_start
     write_json(out / "demo_summary.json", headline, default=str)
     _write_report(out, headline, jets, dijets)
-    _log(f"done in {headline['wall_time_s']:.0f} s; report: {out / 'report.md'}, plots: {out}/*/plots/", echo)
+    _log(f"done in {headline['wall_time_s']:.0f} s; report: {out / 'report.md'} and {out / 'report.html'}, "
+         f"plots: {out}/*/plots/", echo)
     return DemoResult(out_dir=out, summary=headline)
 
 
@@ -193,25 +195,124 @@ def _bumphunt(dijets: Any, out: Path, echo: Any) -> dict[str, Any]:
     }
 
 
-def _write_report(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> None:
-    lines = ["# coffea-anomaly demo report", ""]
-    lines.append(f"Wall time: {headline['wall_time_s']:.0f} s.")
-    lines.append("")
-    lines.append("## Samples")
-    for name, s in headline["samples"].items():
-        lines.append(f"- `{name}`: {s['events']} events ({s['fileset']})")
-    for title, run in (("Jet processor (image CNN AE)", jets), ("Dijet processor (dense AE)", dijets)):
-        s = run.summary
-        lines += ["", f"## {title}", "",
-                  f"{s['events_read']} events read, {s['items_scored']} scored in {s['wall_time_s']:.1f} s "
-                  f"({s['items_scored_per_s']:.0f}/s), all events accounted: {s['all_events_accounted']}.", ""]
-        for ds, info in s["datasets"].items():
-            lines.append(f"- `{ds}` cutflow: " + ", ".join(f"{k} {v}" for k, v in info["cutflow"].items()))
-        for p in s.get("plots", []):
-            lines.append(f"\n![{p}]({run.out_dir.name}/{p})")
+def report_numbers(headline: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headline numbers of a demo run as (quantity, value) rows: events, throughput, AUCs,
+    best mass, local and global significance (the table of ``report.md`` and ``report.html``)."""
+    rows: list[tuple[str, str]] = []
+    for key, what, item in (("jets", "jet processor", "jets"), ("dijet", "dijet processor", "events")):
+        run = headline.get(key) or {}
+        if not run:
+            continue
+        rows.append((f"{what}: events read", f"{run.get('events_read', 0)}"))
+        rows.append((f"{what}: {item} scored", f"{run.get('items_scored', 0)}"))
+        rate = run.get("items_scored_per_s")
+        if rate is not None:
+            rows.append((f"{what}: {item} scored per second", f"{rate:.0f}"))
+        for model, m in sorted((run.get("metrics") or {}).items()):
+            for k, val in sorted(m.items()):
+                if k.startswith("auc_vs_"):
+                    for ds, auc in sorted(val.items()):
+                        rows.append((f"AUC {model}: {ds} vs {k[len('auc_vs_'):]}", f"{auc:.3f}"))
+        for model, auc in sorted((run.get("auc_signal_vs_background") or {}).items()):
+            rows.append((f"AUC {model}: injected signal vs background (truth label)", f"{auc:.3f}"))
     bh = headline.get("bumphunt") or {}
     if bh:
-        lines += ["", "## Bump hunt", "", bh.get("headline", ""), ""]
-        for p in bh.get("plots", []):
-            lines.append(f"![{p}](bumphunt/{Path(p).name})")
+        rows.append(("bump hunt: best mass", f"{bh['best_mass']:.0f} GeV"))
+        rows.append(("bump hunt: local significance", f"{bh['local_z']:.2f} σ"))
+        rows.append(("bump hunt: global significance", f"{bh['global_z']:.2f} σ"))
+    if "wall_time_s" in headline:
+        rows.append(("wall time of the demo", f"{headline['wall_time_s']:.0f} s"))
+    return rows
+
+
+def _sections(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> list[dict[str, Any]]:
+    """The report's sections: title, text lines, bullet lines and figure paths (relative to ``out``)."""
+    sections = []
+    for title, run in (("Jet processor (image CNN AE)", jets), ("Dijet processor (dense AE)", dijets)):
+        s = run.summary
+        text = (f"{s['events_read']} events read, {s['items_scored']} scored in {s['wall_time_s']:.1f} s "
+                f"({s['items_scored_per_s']:.0f}/s), all events accounted: {s['all_events_accounted']}.")
+        bullets = [f"`{ds}` cutflow: " + ", ".join(f"{k} {v}" for k, v in info["cutflow"].items())
+                   for ds, info in s["datasets"].items()]
+        figures = [f"{Path(run.out_dir).name}/{p}" for p in s.get("plots", [])]
+        sections.append({"title": title, "text": [text], "bullets": bullets, "figures": figures})
+    bh = headline.get("bumphunt") or {}
+    if bh:
+        sections.append({"title": "Bump hunt", "text": [bh.get("headline", "")], "bullets": [],
+                         "figures": [f"bumphunt/{Path(p).name}" for p in bh.get("plots", [])]})
+    return sections
+
+
+def _write_report(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> None:
+    """Write ``report.md`` (figures linked) and ``report.html`` (self-contained, figures embedded)."""
+    rows = report_numbers(headline)
+    sections = _sections(out, headline, jets, dijets)
+    lines = ["# coffea-anomaly demo report", ""]
+    lines.append(f"Wall time: {headline['wall_time_s']:.0f} s.")
+    lines += ["", "## Numbers", "", "| quantity | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    lines += ["", "## Samples"]
+    for name, s in headline["samples"].items():
+        lines.append(f"- `{name}`: {s['events']} events ({s['fileset']})")
+    for sec in sections:
+        lines += ["", f"## {sec['title']}", "", *sec["text"], ""]
+        lines += [f"- {b}" for b in sec["bullets"]]
+        for p in sec["figures"]:
+            lines.append(f"\n![{p}]({p})")
     atomic_write(out / "report.md", "\n".join(lines) + "\n")
+    atomic_write(out / "report.html", render_html_report(out, headline, rows, sections))
+
+
+_CSS = """
+body { font-family: sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+td, th { border: 1px solid #bbb; padding: 0.3em 0.8em; text-align: left; }
+td.v { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1.5em 0; }
+figure img { max-width: 100%; width: 720px; display: block; }
+figure.wide img { width: 100%; }
+figcaption { font-size: 0.9em; color: #555; }
+code { background: #f3f3f3; padding: 0 0.2em; }
+"""
+
+
+def render_html_report(out: Path, headline: dict[str, Any], rows: list[tuple[str, str]],
+                       sections: list[dict[str, Any]]) -> str:
+    """The demo report as one self-contained HTML page: every figure is embedded as a
+    base64 PNG ``data:`` URI, no external stylesheet, script or link."""
+    import base64
+    import html
+    import re
+
+    def inline(text: str) -> str:  # `code` -> <code>, everything escaped
+        return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             "<title>coffea-anomaly demo report</title>", f"<style>{_CSS}</style></head><body>",
+             "<h1>coffea-anomaly demo report</h1>",
+             f"<p>Wall time: {headline.get('wall_time_s', 0):.0f} s.</p>",
+             "<h2>Numbers</h2>", "<table><tr><th>quantity</th><th>value</th></tr>"]
+    parts += [f'<tr><td>{html.escape(k)}</td><td class="v">{html.escape(v)}</td></tr>' for k, v in rows]
+    parts.append("</table>")
+    samples = headline.get("samples") or {}
+    if samples:
+        parts.append("<h2>Samples</h2><ul>")
+        parts += [f"<li><code>{html.escape(n)}</code>: {s['events']} events ({html.escape(str(s['fileset']))})</li>"
+                  for n, s in samples.items()]
+        parts.append("</ul>")
+    for sec in sections:
+        parts.append(f"<h2>{html.escape(sec['title'])}</h2>")
+        parts += [f"<p>{inline(t)}</p>" for t in sec["text"] if t]
+        if sec["bullets"]:
+            parts.append("<ul>" + "".join(f"<li>{inline(b)}</li>" for b in sec["bullets"]) + "</ul>")
+        for rel in sec["figures"]:
+            path = out / rel
+            if not path.is_file():
+                parts.append(f"<p>(figure {html.escape(rel)} missing)</p>")
+                continue
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+            wide = ' class="wide"' if Path(rel).name == "categories.png" else ""
+            parts.append(f'<figure{wide}><img alt="{html.escape(rel)}" src="data:image/png;base64,{data}">'
+                         f"<figcaption>{html.escape(rel)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"

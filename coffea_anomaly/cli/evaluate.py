@@ -13,7 +13,10 @@ __all__ = ["command"]
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--signal", required=True, help="Signal sample: fileset.json, its folder or a ROOT file.")
 @click.option("--background", required=True, help="Background sample (same forms).")
-@click.option("--out", type=click.Path(file_okay=False), default=None, help="Folder for roc.png.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for roc.png and evaluation.json (AUCs, item counts, model, samples).")  # fmt: skip
+@click.option("--signal-name", default=None, help="Signal name for the plot and JSON (default: from its path).")
+@click.option("--background-name", default=None, help="Background name (default: from its path).")
 @click.option("--pt-min", type=float, default=None,
               help="Fat-jet pT minimum; for dijet models of both jets (default: the card's training selection).")  # fmt: skip
 @click.option("--pt-max", type=float, default=None, help="Fat-jet pT maximum, jet-level models (default: the card's).")
@@ -28,6 +31,8 @@ def command(
     signal: str,
     background: str,
     out: str | None,
+    signal_name: str | None,
+    background_name: str | None,
     pt_min: float | None,
     pt_max: float | None,
     signal_truth_match: bool,
@@ -35,7 +40,8 @@ def command(
     weighted: bool,
     progress: bool | None,
 ) -> None:
-    """Score a signal and a background sample with MODEL, print the AUC and write a ROC plot.
+    """Score a signal and a background sample with MODEL, print the AUC; with --out, write a
+    ROC plot (naming both samples) and evaluation.json.
 
     Jets (or events) are selected as in the model's training (its card's selection),
     optionally with another pT window; truth matching applies to the signal only.
@@ -60,9 +66,14 @@ def command(
         SampleSpec(background, bkg_sel, max_items, "background", weighted),
         out_dir=out,
         progress=progress,
+        signal_name=signal_name,
+        background_name=background_name,
     )
-    click.echo(f"signal: {result.n_signal} items, background: {result.n_background} items")
+    click.echo(f"signal {result.signal_name}: {result.n_signal} items, "
+               f"background {result.background_name}: {result.n_background} items")
     for name, auc in result.aucs.items():
         click.echo(f"AUC = {auc:.4f}" if len(result.aucs) == 1 else f"AUC ({name}) = {auc:.4f}")
     if result.roc_png is not None:
         click.echo(f"ROC curve: {result.roc_png}")
+    if result.json_path is not None:
+        click.echo(f"metrics: {result.json_path}")

@@ -28,6 +28,8 @@ def _config_file(config: str) -> Path:
 @click.command("train")
 @click.argument("config")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@click.option("--name", default=None,
+              help="Model name in the card (overrides the config's name; how runs and summaries call it).")  # fmt: skip
 @click.option("--epochs", type=int, default=None, help="Maximum epochs (overrides the config).")
 @click.option("--seed", type=int, default=None, help="Seed of torch, numpy and the split.")
 @click.option("--batch-size", type=int, default=None, help="Minibatch size.")
@@ -36,7 +38,8 @@ def _config_file(config: str) -> Path:
 @click.option("--sample", type=str, default=None, help="Training sample (overrides the config).")
 @click.option("--max-items", type=int, default=None, help="At most this many training jets/events.")
 @click.option("--test", "test_sample", type=str, default=None,
-              help="Independent background sample for the card's metrics and quantiles.")  # fmt: skip
+              help="Independent background sample for the card's metrics and quantiles "
+                   "(the card says so when it is the training sample itself).")  # fmt: skip
 @click.option("--signal", "signals", multiple=True,
               help="Signal sample(s) for the AUC at export, replacing the config's in order.")  # fmt: skip
 @click.option("--progress/--quiet", default=None,
@@ -44,6 +47,7 @@ def _config_file(config: str) -> Path:
 def command(
     config: str,
     out: str,
+    name: str | None,
     epochs: int | None,
     seed: int | None,
     batch_size: int | None,
@@ -79,7 +83,9 @@ def command(
     if test_sample is not None:
         base = test if test is not None else dataclasses.replace(train, max_items=0)
         test = dataclasses.replace(base, path=test_sample)
-    cfg = dataclasses.replace(cfg, train=train, test=test, signals=sigs)
+    if name is not None and not name.strip():
+        raise ConfigError("--name must not be empty")
+    cfg = dataclasses.replace(cfg, train=train, test=test, signals=sigs, name=(name or cfg.name).strip())
     report = train_from_config(cfg, out, progress=progress,
                                config_source=str(path))  # fmt: skip
     t = report.card.training

@@ -35,7 +35,7 @@ def mass_axis(name: str = "mass", lo: float = 0.0, hi: float = 500.0, bins: int 
 def mjj_axis(lo: float = 1000.0, hi: float = 8000.0, width: float = 50.0) -> hist.axis.Regular:
     """Dijet invariant mass axis in GeV, fine enough (50 GeV) for 3 %-wide signals at 2 TeV."""
     bins = int(round((hi - lo) / width))
-    return hist.axis.Regular(bins, lo, hi, name="mjj", label=r"$m_{JJ}$ [GeV]")
+    return hist.axis.Regular(bins, lo, hi, name="mjj", label=r"$m_{jj}$ [GeV]")
 
 
 def quantile_edges(quantiles: Sequence[float], values: Sequence[float]) -> np.ndarray:

@@ -16,6 +16,9 @@ __all__ = ["background_dataset", "jet_metrics", "plot_dijet", "plot_jet", "slice
 
 SLICES = (0.5, 0.1, 0.01)
 
+#: the one axis label of the dijet invariant mass in every plot
+MJJ_LABEL = r"$m_{jj}$ [GeV]"
+
 
 def slice_start(edges: np.ndarray, counts: np.ndarray, frac: float, quantiles: dict[str, Any] | None) -> int:
     """Flow-inclusive index of the first score bin of the 'least background-like ``frac``'.
@@ -85,10 +88,67 @@ def jet_metrics(hists: dict[str, hist.Hist], background: str | None,
     return out
 
 
+def _is_background(ds: str, metadata: dict[str, dict[str, Any]] | None) -> bool:
+    return ((metadata or {}).get(ds) or {}).get("role") == "background"
+
+
+def _dataset_label(ds: str, metadata: dict[str, dict[str, Any]] | None) -> str:
+    """A dataset's legend entry: its name, plus its role when the fileset metadata gives one."""
+    role = ((metadata or {}).get(ds) or {}).get("role")
+    return f"{ds} ({role})" if role else ds
+
+
+def _draw_counts(ax: Any, counts: np.ndarray, edges: np.ndarray, label: str,
+                 scale: np.ndarray | float = 1.0, variances: np.ndarray | None = None,
+                 **kwargs: Any) -> None:
+    """A histogram as a step line with error bars (sqrt of ``variances``, default the counts),
+    drawn only on non-empty bins: no comb of Poisson upper limits on empty bins. ``scale``
+    multiplies counts and errors (normalisation, per-bin-width densities)."""
+    counts = np.asarray(counts, dtype=float)
+    vals = counts * scale
+    color = ax.stairs(vals, edges, label=label, **kwargs).get_edgecolor()
+    nz = counts > 0
+    log_x = ax.get_xscale() == "log"
+    centres = np.sqrt(edges[1:] * edges[:-1]) if log_x else 0.5 * (edges[1:] + edges[:-1])
+    err = np.sqrt(counts if variances is None else np.asarray(variances, dtype=float)) * scale
+    ax.errorbar(centres[nz], vals[nz], yerr=err[nz], fmt="none", ecolor=color, elinewidth=1)
+
+
+def _headroom(ax: Any, log: bool = True) -> None:
+    """Room above the highest point for the legend (a factor 30 on a log axis, 1.6 on a linear one)."""
+    lo, hi = ax.get_ylim()
+    if log:
+        ax.set_ylim(lo, lo * (hi / lo) ** 1.5 if lo > 0 else hi * 30)
+    else:
+        ax.set_ylim(lo, lo + (hi - lo) * 1.6)
+
+
+def _display_groups(edges: np.ndarray, n_bins: int = 40) -> np.ndarray:
+    """Start indices (for ``np.add.reduceat``) grouping fine score bins into about ``n_bins``
+    display bins of similar width in log10(score) (linear score if any edge is <= 0).
+
+    The score axes have the training-background quantiles as edges, dense in the tail; for a
+    density the grouping changes only the noise, not the shape.
+    """
+    x = np.log10(edges) if edges[0] > 0 else np.asarray(edges, dtype=float)
+    targets = np.linspace(x[0], x[-1], n_bins + 1)
+    idx = np.unique(np.searchsorted(x, targets, side="left").clip(0, len(x) - 1))
+    idx = np.unique(np.concatenate([[0], idx, [len(x) - 1]]))
+    return idx[:-1]
+
+
 @styled
 def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path,
-             quantiles: dict[str, Any] | None = None) -> list[Path]:
-    """Score distributions per dataset, and the background mass in score slices."""
+             quantiles: dict[str, Any] | None = None,
+             metadata: dict[str, dict[str, Any]] | None = None) -> list[Path]:
+    """Score distributions per dataset, and a dataset's mass in score slices.
+
+    The score plot is a density per unit log10(score) (the score axes have quantile bins,
+    so counts per bin would show the binning), with the model card's training-background
+    90 % and 99 % quantiles marked. Datasets are labelled by name, with their fileset
+    ``role`` when ``metadata`` gives one; ``background`` (the reference dataset of the mass
+    plot) is called background only when its metadata says ``role: background``.
+    """
     quantiles = quantiles or {}
     from ..plotting.style import label, new_figure, save
 
@@ -98,15 +158,36 @@ def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path,
             continue
         key = name[len("score_"):]
         fig, ax = new_figure()
-        for ds in h.axes["dataset"]:
-            hd = h[{"dataset": ds}]
-            if hd.sum().value > 0:
-                (hd / hd.sum().value).plot1d(ax=ax, label=ds)
         ax.set_xscale("log")
+        fine = h.axes["score"].edges
+        groups = _display_groups(fine)
+        edges = np.append(fine[groups], fine[-1])
+        positive = edges[0] > 0
+        for ds in h.axes["dataset"]:
+            vals = _score_counts(h, ds)
+            if vals.sum() <= 0:
+                continue
+            var = h[{"dataset": ds}].variances(flow=True)
+            inner = np.add.reduceat(vals[1:-1], groups)
+            var = None if var is None else np.add.reduceat(var[1:-1], groups)
+            if positive:
+                scale = 1.0 / (vals.sum() * np.diff(np.log10(edges)))
+            else:  # a score axis reaching 0 or below: no log density, fraction per unit score
+                scale = 1.0 / (vals.sum() * np.diff(edges))
+            _draw_counts(ax, inner, edges, _dataset_label(ds, metadata), scale, var)
+        table = quantiles.get(key)
+        if table:
+            for q, ls in ((0.9, "--"), (0.99, ":")):
+                cut = float(np.interp(q, table["q"], table["value"]))
+                ax.axvline(cut, color="grey", ls=ls, lw=1, label=f"training bkg. {100 * q:g}% quantile")
+        if not positive:
+            ax.set_xscale("linear")
         ax.set_yscale("log")
-        ax.set_ylabel("fraction of jets")
+        _headroom(ax)
+        ax.set_ylabel(r"$1/N\ dN/d\log_{10}(\mathrm{score})$" if positive
+                      else r"$1/N\ dN/d\,\mathrm{score}$")
         ax.set_xlabel(f"{key} score")
-        ax.legend()
+        ax.legend(fontsize="small", loc="upper left")
         label(ax)
         paths.append(save(fig, out_dir / f"score_{key}.png"))
         hm = hists.get(f"mass_score_{key}")
@@ -117,24 +198,28 @@ def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path,
         counts = hb.values(flow=True).sum(axis=0)
         edges = hb.axes["mass"].edges
         total = hb.values(flow=True).sum(axis=1)[1:-1]
-        ax.stairs(total / max(total.sum(), 1e-300), edges, label=f"{background}: all")
+        ax.stairs(total / max(total.sum(), 1e-300), edges, label="all jets")
         score_edges = hb.axes["score"].edges
         for frac in SLICES:
             start = slice_start(score_edges, counts, frac, quantiles.get(key))
             part = hb.values(flow=True)[1:-1, start:].sum(axis=1)
             if part.sum() > 0:
                 ax.stairs(part / part.sum(), edges,
-                          label=f"least bkg-like {100 * frac:g}% (keeps {100 * _fraction(counts, start):.2g}%)")
+                          label=f"score > training-bkg. q{100 * (1 - frac):g} "
+                                f"(keeps {100 * _fraction(counts, start):.2g}%)")
         ax.set_xlabel(r"$m_{J}$ [GeV]")
-        ax.set_ylabel("normalised")
-        ax.legend(fontsize="small")
+        ax.set_ylabel("fraction of jets per bin")
+        _headroom(ax, log=False)
+        what = "background" if _is_background(background, metadata) else "dataset"
+        ax.legend(fontsize="small", title=f"{what}: {background}", title_fontsize="small")
         label(ax)
         paths.append(save(fig, out_dir / f"mass_sculpting_{key}.png"))
     return paths
 
 
 @styled
-def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, Any] | None = None) -> list[Path]:
+def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, Any] | None = None,
+               metadata: dict[str, dict[str, Any]] | None = None) -> list[Path]:
     """m_jj per dataset (log scale), with the least background-like 10 % and 1 % per score
     (thresholds from the model card's training-background quantiles when it has them)."""
     quantiles = quantiles or {}
@@ -147,9 +232,12 @@ def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, 
         for ds in h.axes["dataset"]:
             hd = h[{"dataset": ds, "label": sum}]
             if hd.sum().value > 0:
-                hd.plot1d(ax=ax, label=ds)
+                _draw_counts(ax, hd.values(), hd.axes["mjj"].edges, _dataset_label(ds, metadata),
+                             variances=hd.variances())
         ax.set_yscale("log")
-        ax.set_ylabel("events")
+        _headroom(ax)
+        ax.set_xlabel(MJJ_LABEL)
+        ax.set_ylabel("events / bin")
         ax.legend()
         label(ax)
         paths.append(save(fig, out_dir / "mjj.png"))
@@ -164,15 +252,17 @@ def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, 
             if vals.sum() <= 0:
                 continue
             edges = hd.axes["mjj"].edges
-            ax.stairs(vals[1:-1].sum(axis=1), edges, label=f"{ds}: all")
+            ax.stairs(vals[1:-1].sum(axis=1), edges, label=f"{_dataset_label(ds, metadata)}: all")
             score_counts = vals.sum(axis=0)
             for frac in (0.1, 0.01):
                 start = slice_start(hd.axes["score"].edges, score_counts, frac, quantiles.get(key))
                 ax.stairs(vals[1:-1, start:].sum(axis=1), edges,
-                          label=f"{ds}: score > bkg q{100 * (1 - frac):g} (keeps {100 * _fraction(score_counts, start):.2g}%)")
+                          label=f"{ds}: score > training-bkg. q{100 * (1 - frac):g} "
+                                f"(keeps {100 * _fraction(score_counts, start):.2g}%)")
         ax.set_yscale("log")
-        ax.set_xlabel(r"$m_{JJ}$ [GeV]")
-        ax.set_ylabel("events")
+        _headroom(ax)
+        ax.set_xlabel(MJJ_LABEL)
+        ax.set_ylabel("events / bin")
         ax.legend(fontsize="x-small")
         label(ax)
         paths.append(save(fig, out_dir / f"mjj_score_{key}.png"))

@@ -109,14 +109,19 @@ def plot_pvalue_scan(result: BumpHuntResult, path: Path) -> Path:
 
 @styled
 def plot_categories(result: BumpHuntResult, path: Path) -> Path:
-    """A grid of per-category fit panels (with pulls), laid out like the categories."""
+    """A grid of per-category fit panels (with pulls), laid out like the categories.
+
+    Constrained layout, short panel titles (category and its local Z at the best mass, which
+    the figure title names once), four ticks per axis, axis labels on the outer panels only.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     cats = result.categories
     shape = result.config.categories
     ncol = shape[1] if len(shape) == 2 else min(len(cats), 3)
     nrow = int(np.ceil(len(cats) / ncol))
-    fig, axes = new_figure(nrows=2 * nrow, ncols=ncol, figsize=(5 * ncol, 4.5 * nrow), squeeze=False,
-                           gridspec_kw={"height_ratios": [3, 1] * nrow})
-    fig.subplots_adjust(hspace=0.35, wspace=0.3)
+    fig, axes = new_figure(nrows=2 * nrow, ncols=ncol, figsize=(4.5 * ncol, 4.2 * nrow + 0.6), squeeze=False,
+                           gridspec_kw={"height_ratios": [3, 1] * nrow}, layout="constrained")
     best = result.best_index
     for i in range(nrow * ncol):
         r, col = divmod(i, ncol)
@@ -128,12 +133,17 @@ def plot_categories(result: BumpHuntResult, path: Path) -> Path:
         c = cats[i]
         _draw_fit(ax, pull_ax, c, result.best_mass, legend=False)
         z = max(float(z_from_p(np.array(c.scan.p_local[0, best]))), 0.0) + 0.0  # no "-0.0"
-        ax.set_title(f"{c.category.name}: Z = {z:.1f} at {result.best_mass:.0f} GeV", fontsize="small")
-        ax.tick_params(labelsize="x-small")
+        ax.set_title(f"{c.category.name}: Z = {z:.1f}", fontsize="small")
+        ax.set_xlim(c.edges[0], c.edges[-1])
+        ax.tick_params(labelbottom=False, labelsize="x-small")
         pull_ax.tick_params(labelsize="x-small")
-        pull_ax.xaxis.label.set_size("x-small")
-        ax.yaxis.label.set_size("x-small")
-        pull_ax.yaxis.label.set_size("x-small")
+        pull_ax.xaxis.set_major_locator(MaxNLocator(4))
+        pull_ax.set_yticks([-3, 0, 3])
+        ax.set_ylabel("events / GeV" if col == 0 else "", fontsize="x-small")
+        pull_ax.set_ylabel("pull" if col == 0 else "", fontsize="x-small")
+        last_row = r == nrow - 1 or i + ncol >= len(cats)
+        pull_ax.set_xlabel(r"$m_{jj}$ [GeV]" if last_row else "", fontsize="x-small")
+    fig.suptitle(f"local significance per category at m = {result.best_mass:.0f} GeV", fontsize="medium")
     return save(fig, path)
 
 

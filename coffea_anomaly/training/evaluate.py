@@ -18,7 +18,8 @@ import numpy as np
 from ..plotting.style import styled
 from .metrics import roc_auc, roc_curve
 
-__all__ = ["Evaluation", "evaluate_model", "plot_roc", "training_selection"]
+__all__ = ["Evaluation", "evaluate_model", "plot_roc", "sample_name", "training_selection"]
+
 
 @dataclass
 class Evaluation:
@@ -31,6 +32,8 @@ class Evaluation:
         signal_scores, background_scores: score name -> the scores.
         signal_weights, background_weights: per-item weights used (None: unweighted).
         roc_png: where the ROC plot was written (None: not written).
+        json_path: where ``evaluation.json`` was written (None: not written).
+        signal_name, background_name: the samples' names (plot legend, JSON).
     """
 
     aucs: dict[str, float]
@@ -41,6 +44,9 @@ class Evaluation:
     signal_weights: np.ndarray | None = None
     background_weights: np.ndarray | None = None
     roc_png: Path | None = None
+    json_path: Path | None = None
+    signal_name: str = "signal"
+    background_name: str = "background"
 
     @property
     def auc(self) -> float:
@@ -77,13 +83,36 @@ def training_selection(model_path: str | Path, **changes: Any) -> Any:
         raise ConfigError(f"the {sel.kind} selection of {card.name!r} has no option: {err}") from err
 
 
+def sample_name(spec: Any) -> str:
+    """A short name for a sample: its ``label`` unless generic, else from its path
+    (``.../top_jets/fileset.json`` and ``.../top_jets/`` give ``top_jets``, ``a.root`` gives ``a``)."""
+    if getattr(spec, "label", "") and spec.label not in ("signal", "background"):
+        return str(spec.label)
+    p = Path(str(getattr(spec, "path", spec)))
+    if p.name == "fileset.json":
+        p = p.parent
+    return (p.stem if p.suffix == ".root" else p.name) or str(p)
+
+
+def _sample_facts(spec: Any, name: str, n: int) -> dict[str, Any]:
+    from ..selection import selection_to_dict
+
+    sel = spec.selection
+    return {"name": name, "path": str(spec.path), "items": n, "max_items": spec.max_items,
+            "weighted": spec.weighted,
+            "selection": selection_to_dict(sel) if hasattr(sel, "kind") else dict(sel or {})}
+
+
 @styled
-def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path) -> Path:
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path, *,
+             signal_name: str | None = None, background_name: str | None = None) -> Path:
     """Plot ROC curves as background rejection 1/eps_B against signal efficiency eps_S.
 
     Args:
         curves: legend label -> (fpr, tpr).
         path: PNG to write.
+        signal_name, background_name: the samples' names, shown as the legend title
+            ("signal: S, background: B").
     """
     from ..plotting.style import label, new_figure, save
 
@@ -97,7 +126,8 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path)
     ax.set_xlim(0, 1)
     ax.set_xlabel(r"signal efficiency $\epsilon_S$")
     ax.set_ylabel(r"background rejection $1/\epsilon_B$")
-    ax.legend()
+    names = [f"{what}: {n}" for what, n in (("signal", signal_name), ("background", background_name)) if n]
+    ax.legend(title="\n".join(names) or None, fontsize="small", title_fontsize="small", loc="upper right")
     label(ax)
     return save(fig, path)
 
@@ -108,6 +138,9 @@ def evaluate_model(
     background: Any,
     out_dir: str | Path | None = None,
     progress: bool | None = None,
+    *,
+    signal_name: str | None = None,
+    background_name: str | None = None,
 ) -> Evaluation:
     """Score a signal and a background sample with an exported model; AUCs and ROC plot.
 
@@ -120,8 +153,12 @@ def evaluate_model(
         model_path: the ``.onnx`` file (with its model card).
         signal: a :class:`~coffea_anomaly.training.settings.SampleSpec` for the signal.
         background: a :class:`~coffea_anomaly.training.settings.SampleSpec` for the background.
-        out_dir: folder for ``roc.png`` (None: no plot).
+        out_dir: folder for ``roc.png`` and ``evaluation.json`` (None: neither is written).
+            ``evaluation.json`` holds the AUC per score, ``n_signal``, ``n_background``, the
+            model (name, path, sha256) and both samples (name, path, selection).
         progress: show progress bars (default: when stderr is a terminal).
+        signal_name, background_name: names for the plot and the JSON (default:
+            :func:`sample_name` of each sample).
 
     Raises:
         ModelCardError: the model has no valid card, or its input does not match the data.
@@ -141,13 +178,26 @@ def evaluate_model(
         scores[what] = ({n: np.asarray(out[n]) for n in card.score_names}, data.weights)
     (s, ws), (b, wb) = scores["signal"], scores["background"]
     aucs = {n: roc_auc(s[n], b[n], ws, wb) for n in card.score_names}
-    roc_png = None
+    sig_name = signal_name or sample_name(signal)
+    bkg_name = background_name or sample_name(background)
+    n_sig, n_bkg = len(next(iter(s.values()))), len(next(iter(b.values())))
+    roc_png = json_path = None
     if out_dir is not None:
         curves = {}
         for n in card.score_names:
             fpr, tpr, _ = roc_curve(s[n], b[n], ws, wb)
             label = card.name if len(card.score_names) == 1 else f"{card.name} {n}"
             curves[f"{label} (AUC {aucs[n]:.3f})"] = (fpr, tpr)
-        roc_png = plot_roc(curves, Path(out_dir) / "roc.png")
-    n_sig, n_bkg = len(next(iter(s.values()))), len(next(iter(b.values())))
-    return Evaluation(aucs, n_sig, n_bkg, s, b, ws, wb, roc_png)
+        roc_png = plot_roc(curves, Path(out_dir) / "roc.png", signal_name=sig_name, background_name=bkg_name)
+        from ..fileio import write_json
+
+        json_path = write_json(Path(out_dir) / "evaluation.json", {
+            "model": {"name": card.name, "path": str(model_path), "sha256": model.sha256},
+            "aucs": aucs,
+            "n_signal": n_sig,
+            "n_background": n_bkg,
+            "samples": {"signal": _sample_facts(signal, sig_name, n_sig),
+                        "background": _sample_facts(background, bkg_name, n_bkg)},
+            "roc_png": roc_png.name,
+        })
+    return Evaluation(aucs, n_sig, n_bkg, s, b, ws, wb, roc_png, json_path, sig_name, bkg_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -100,6 +101,12 @@ def test_evaluate_prints_the_auc_of_the_onnx_scores_and_plots_the_roc(trained, g
     assert result.exit_code == 0, result.output
     auc = float(re.search(r"AUC = ([0-9.]+)", result.output).group(1))
     assert (tmp_path / "roc.png").stat().st_size > 1000
+    facts = json.loads((tmp_path / "evaluation.json").read_text())
+    assert facts["aucs"]["score"] == pytest.approx(auc, abs=1e-4)
+    assert facts["model"]["name"] == "tiny_image_ae" and len(facts["model"]["sha256"]) == 64
+    assert (facts["samples"]["signal"]["name"], facts["samples"]["background"]["name"]) == ("top_jets", "qcd_jets")
+    assert facts["n_signal"] == facts["samples"]["signal"]["items"] > 0
+    assert facts["n_background"] > 0 and facts["samples"]["signal"]["selection"]["truth_match"] is True
     # the same number from the shipped-model path: OnnxModel on the inputs of both samples
     model = OnnxModel(path)
     rep = RepresentationChoice("jet_image", model.card.representation.config)
@@ -129,13 +136,15 @@ def test_dijet_dense_ae_trains_on_the_twelve_quak_features(tmp_path, generated) 
     (tmp_path / "d.yaml").write_text(yaml.safe_dump(_dijet_config(generated)))
     out = tmp_path / "d.onnx"
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "d.yaml"), "--out", str(out), "--quiet",
-                                      "--test", str(generated["qcd_dijet"])])  # fmt: skip
+                                      "--test", str(generated["qcd_dijet"]), "--name", "my_dijet_ae"])  # fmt: skip
     assert result.exit_code == 0, result.output
     card = read_card(out)
-    # an independent background test sample (here the training sample itself, to test the
-    # wiring) is where the losses and quantiles come from
+    assert card.name == "my_dijet_ae"  # --name replaces the config's name in the card
+    # the test sample is where the losses and quantiles come from; here it is the training
+    # sample itself, and the card must not call it independent
     assert card.training["test_sample"] == str(generated["qcd_dijet"])
-    assert card.training["quantiles_and_losses_from"].startswith("independent sample")
+    held = card.training["quantiles_and_losses_from"]
+    assert held.startswith("the training sample itself") and "independent sample" not in held
     assert "test_loss" in card.metrics
     assert card.level == "event" and card.input.shape == (None, 12)
     assert card.representation.config == config_to_dict(FeatureConfig(features=tuple(QUAK)))
