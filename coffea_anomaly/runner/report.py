@@ -39,14 +39,15 @@ def _fraction(counts: np.ndarray, start: int) -> float:
 
 
 def background_dataset(datasets: list[str], metadata: dict[str, dict[str, Any]]) -> str | None:
-    """The dataset taken as background: metadata ``role: background``, else a name with 'qcd'."""
+    """The dataset the fileset metadata marks as background (``role: background``), or None.
+
+    Nothing is guessed from dataset names or order: without a marked background no AUC
+    is computed (a first dataset taken as "background" gave AUCs of ttbar vs PFNano).
+    """
     for ds in datasets:
         if (metadata.get(ds) or {}).get("role") == "background":
             return ds
-    for ds in datasets:
-        if "qcd" in ds.lower():
-            return ds
-    return datasets[0] if datasets else None
+    return None
 
 
 def _score_counts(h: hist.Hist, ds: str) -> np.ndarray:

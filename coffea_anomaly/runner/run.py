@@ -116,8 +116,9 @@ def run_analysis(
         summary["notes"] = ["no dataset has 'role: background' in its fileset metadata: AUCs and mass "
                             "sculpting are not computed"]  # fmt: skip
     if cfg.plots and output["hists"]:
-        plots = (plot_jet(output["hists"], background, out / "plots", quantiles) if cfg.processor == "jet"
-                 else plot_dijet(output["hists"], out / "plots", quantiles))
+        plots = (plot_jet(output["hists"], background, out / "plots", quantiles, metadata=metadata)
+                 if cfg.processor == "jet"
+                 else plot_dijet(output["hists"], out / "plots", quantiles, metadata=metadata))  # fmt: skip
         summary["plots"] = [str(p.relative_to(out)) for p in plots]
     files["summary"] = write_json(out / "summary.json", summary)
     if not output["hists"]:
