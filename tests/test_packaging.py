@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import subprocess
 import sys
 import tomllib
@@ -32,8 +34,13 @@ def test_import_does_not_import_torch_or_pythia() -> None:
 
 
 def test_public_names_resolve() -> None:
-    for name in coffea_anomaly.__all__:
-        assert getattr(coffea_anomaly, name) is not None, name
+    assert coffea_anomaly.__version__ == importlib.metadata.version("coffea-anomaly")
+    for name in set(coffea_anomaly.__all__) - {"__version__"}:
+        obj = getattr(coffea_anomaly, name)
+        # the object defined under that name in a coffea_anomaly submodule, not a stand-in
+        assert obj.__name__ == name
+        assert obj.__module__.startswith("coffea_anomaly."), (name, obj.__module__)
+        assert getattr(importlib.import_module(obj.__module__), name) is obj, name
     assert set(dir(coffea_anomaly)) == set(coffea_anomaly.__all__)
 
 

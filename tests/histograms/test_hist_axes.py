@@ -44,8 +44,11 @@ def test_make_hist_dask_flavour() -> None:
     import hist.dask as hda
 
     h = make_hist(score_axis(), dask=True)
-    assert isinstance(h, hda.Hist)
-    assert isinstance(make_hist(score_axis()), hist.Hist)
+    eager = make_hist(score_axis())
+    assert isinstance(h, hda.Hist) and not isinstance(eager, hda.Hist)
+    # same axes and weighted storage in both flavours
+    assert h.axes == eager.axes
+    assert h.storage_type is eager.storage_type is hist.storage.Weight
 
 
 def test_score_axis_max_bins_keeps_ends_and_subset_of_quantile_edges() -> None:

@@ -19,6 +19,7 @@ def _config(tmp_path: Path, small_samples: dict[str, Path], model: Path, extra: 
     return cfg
 
 
+@pytest.mark.slow  # runs on generated (Pythia) samples
 def test_run_writes_outputs_and_prints_summary(small_samples: dict[str, Path], toy_models: dict[str, Path],
                                                tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = _config(tmp_path, small_samples, toy_models["image"])
@@ -39,10 +40,10 @@ def test_run_writes_outputs_and_prints_summary(small_samples: dict[str, Path], t
         (["--workers", "0"], "Invalid value for '--workers'"),
     ],
 )
-def test_bad_options_one_line(args: list[str], message: str, small_samples: dict[str, Path],
-                              toy_models: dict[str, Path], tmp_path: Path,
+def test_bad_options_one_line(args: list[str], message: str, toy_models: dict[str, Path], tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = _config(tmp_path, small_samples, toy_models["image"])
+    # the options are refused before the fileset is read: no generated sample needed
+    cfg = _config(tmp_path, {"qcd_jets": tmp_path / "never_read.json"}, toy_models["image"])
     with pytest.raises(SystemExit) as exc:
         main(["run", str(cfg), "--out", str(tmp_path / "o"), *args])
     assert exc.value.code != 0

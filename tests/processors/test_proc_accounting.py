@@ -66,6 +66,7 @@ def bad_files(small_samples: dict[str, Path], tmp_path_factory: pytest.TempPathF
     }
 
 
+@pytest.mark.slow  # bad_files starts from a generated (Pythia) sample
 def test_bad_file_stops_the_run_with_its_name(bad_files: dict[str, str], toy_models: dict[str, Path],
                                                tmp_path: Path) -> None:
     cfg = RunConfig(fileset={"qcd": [bad_files["good"], bad_files["no_fatjet"]]},
@@ -74,6 +75,7 @@ def test_bad_file_stops_the_run_with_its_name(bad_files: dict[str, str], toy_mod
         run_analysis(cfg, tmp_path)
 
 
+@pytest.mark.slow  # bad_files starts from a generated (Pythia) sample
 def test_skip_bad_files_names_every_skipped_file(bad_files: dict[str, str], toy_models: dict[str, Path],
                                                  tmp_path: Path) -> None:
     files = [bad_files[k] for k in ("good", "truncated", "no_fatjet", "no_constituents", "empty")]
@@ -101,6 +103,7 @@ def test_event_model_in_jet_processor_is_refused(toy_models: dict[str, Path], tm
         run_analysis(cfg, tmp_path)
 
 
+@pytest.mark.slow  # bad_files starts from a generated (Pythia) sample
 def test_card_that_does_not_match_the_data(bad_files: dict[str, str], tmp_path: Path) -> None:
     from toy_models import mean_square_model
 
@@ -112,6 +115,7 @@ def test_card_that_does_not_match_the_data(bad_files: dict[str, str], tmp_path: 
         run_analysis(cfg, tmp_path / "out")
 
 
+@pytest.mark.slow  # 10-50 s: the real files' jets, imaged and scored one by one
 @pytest.mark.parametrize("which", ["pfnano", "v15"])
 def test_real_cms_files(which: str, cms_files: dict[str, Path], toy_models: dict[str, Path], tmp_path: Path) -> None:
     cfg = RunConfig(fileset={which: [str(cms_files[which])]}, models=[str(toy_models["image"])],
@@ -153,6 +157,7 @@ def _stored_constituents(tree: uproot.TTree, which: str) -> ak.Array:
     return ak.any(pairs["0"] == pairs["1"], axis=2)
 
 
+@pytest.mark.slow  # bad_files starts from a generated (Pythia) sample
 def test_histograms_readable_without_our_package(bad_files: dict[str, str], toy_models: dict[str, Path],
                                                  tmp_path: Path) -> None:
     cfg = RunConfig(fileset={"qcd": [bad_files["good"]]}, models=[str(toy_models["image"])], plots=True)

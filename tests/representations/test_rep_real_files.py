@@ -86,6 +86,7 @@ def test_dijet_features_on_real_events(real):
     assert (matrix[:, 0] >= matrix[:, 6]).all()  # the heavier jet first
 
 
+@pytest.mark.slow  # 15-25 s: builds and computes dask graphs on the real v15 file
 def test_dask_events_give_the_same_numbers_and_read_only_needed_columns(real_events, cms_files):
     reference_events = real_events["v15"]
     reference = build_input(

@@ -88,6 +88,7 @@ def test_hist_objects_and_arrays() -> None:
     arrays = as_mjj_histogram((np.ones(3), np.array([1.0, 2.0, 3.0, 4.0])))
     assert isinstance(arrays, MjjHistogram)
     assert arrays.mjj_counts.sum() == 3
+    np.testing.assert_array_equal(arrays.mjj_edges, [1.0, 2.0, 3.0, 4.0])
     with pytest.raises(InputDataError, match="several datasets"):
         as_mjj_histogram(h)
     with pytest.raises(InputDataError, match="no dataset axis"):

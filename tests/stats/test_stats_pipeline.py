@@ -66,7 +66,9 @@ def test_three_by_three_categories_find_the_injected_signal(edges: np.ndarray, s
     json.dumps(data, allow_nan=False)  # valid JSON (NaN became null)
     assert data["best"]["mass"] == pytest.approx(res.best_mass)
     assert len(data["categories"]) == 9
-    assert data["categories"][0]["bumphunter"] is not None
+    bh = res.categories[0].bumphunter
+    assert data["categories"][0]["bumphunter"]["mass_range"] == pytest.approx(list(bh.mass_range))
+    assert data["categories"][0]["bumphunter"]["width_bins"] == bh.width
     assert config_from_dict(BumpHuntConfig, data["config"]) == config
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import pytest
@@ -43,14 +44,18 @@ def test_torch_free_parts_work_without_torch() -> None:
     assert training.roc_auc([2.0], [1.0]) == 1.0
     assert training.TrainingConfig.__name__ == "TrainingConfig"
     # evaluating a shipped model needs onnxruntime only
-    assert callable(training.evaluate_model)
-    assert callable(training.load_inputs)
+    assert training.evaluate_model.__module__ == "coffea_anomaly.training.evaluate"
+    assert training.load_inputs.__module__ == "coffea_anomaly.training.data"
 
 
 def test_public_names_are_listed_and_resolve() -> None:
     assert set(dir(training)) == set(training.__all__)
     for name in training.__all__:
-        assert getattr(training, name) is not None
+        obj = getattr(training, name)
+        # the object defined under that name in a coffea_anomaly module, not a stand-in
+        assert obj.__name__ == name
+        assert obj.__module__.startswith("coffea_anomaly."), (name, obj.__module__)
+        assert getattr(importlib.import_module(obj.__module__), name) is obj, name
     with pytest.raises(AttributeError):
         training.not_a_name  # noqa: B018
 
