@@ -20,11 +20,15 @@ from .errors import InputDataError
 __all__ = [
     "DEFAULT_QUANTILES",
     "auc_from_counts",
+    "background_rejection_at",
+    "mass_by_score_quantile",
+    "mass_sculpting_jsd",
     "max_significance_improvement",
     "roc_auc",
     "roc_curve",
     "roc_from_counts",
     "score_quantiles",
+    "signal_efficiency_at",
 ]
 
 
@@ -212,3 +216,137 @@ def score_quantiles(
     x, w = x[order], w[order]
     cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
     return [float(v) for v in np.interp(levels, cdf, x)]
+
+
+def signal_efficiency_at(
+    signal: ArrayLike,
+    background: ArrayLike,
+    background_efficiency: float,
+    signal_weights: ArrayLike | None = None,
+    background_weights: ArrayLike | None = None,
+) -> float:
+    """Signal efficiency ε_S at a background efficiency ε_B, linear between ROC points.
+
+    Farina et al.'s E10 and E100 are ``signal_efficiency_at(s, b, 0.1)`` and ``(s, b, 0.01)``.
+
+    Example:
+        >>> signal_efficiency_at([3.0, 4.0], [1.0, 2.0, 3.5, 0.5], 0.25)
+        1.0
+    """
+    if not 0 < background_efficiency <= 1:
+        raise InputDataError(f"background efficiency must lie in (0, 1], got {background_efficiency}")
+    fpr, tpr, _ = roc_curve(signal, background, signal_weights, background_weights)
+    # at a repeated ε_B the largest ε_S counts (the ROC is a staircase)
+    return _interp_max(background_efficiency, fpr, tpr)
+
+
+def background_rejection_at(
+    signal: ArrayLike,
+    background: ArrayLike,
+    signal_efficiency: float,
+    signal_weights: ArrayLike | None = None,
+    background_weights: ArrayLike | None = None,
+) -> float:
+    """Background rejection 1/ε_B at a signal efficiency ε_S (ε_B linear between ROC points;
+    ``inf`` when no background passes).
+
+    Example:
+        >>> background_rejection_at([3.0, 4.0], [1.0, 2.0, 3.5, 0.5], 1.0)
+        4.0
+    """
+    if not 0 < signal_efficiency <= 1:
+        raise InputDataError(f"signal efficiency must lie in (0, 1], got {signal_efficiency}")
+    fpr, tpr, _ = roc_curve(signal, background, signal_weights, background_weights)
+    # the smallest ε_B reaching this ε_S: interpolate ε_B(ε_S) over the first point of each ε_S
+    eps_b = _interp_min(signal_efficiency, tpr, fpr)
+    return float(np.inf) if eps_b <= 0 else float(1.0 / eps_b)
+
+
+def _interp_max(x: float, xp: NDArray[np.float64], fp: NDArray[np.float64]) -> float:
+    """``f(x)`` on a non-decreasing curve, the largest ``f`` where ``xp`` repeats."""
+    last = np.r_[xp[1:] != xp[:-1], True]
+    return float(np.interp(x, xp[last], fp[last]))
+
+
+def _interp_min(x: float, xp: NDArray[np.float64], fp: NDArray[np.float64]) -> float:
+    """``f(x)`` on a non-decreasing curve, the smallest ``f`` where ``xp`` repeats."""
+    first = np.r_[True, xp[1:] != xp[:-1]]
+    return float(np.interp(x, xp[first], fp[first]))
+
+
+def _tail_mask(scores: NDArray[np.float64], fraction: float, weights: ArrayLike | None) -> NDArray[np.bool_]:
+    """The items among the ``fraction`` least background-like (score at or above the
+    weighted ``1 - fraction`` quantile)."""
+    if not 0 < fraction <= 1:
+        raise InputDataError(f"the kept fraction must lie in (0, 1], got {fraction}")
+    if weights is None:  # by rank: exactly ceil(fraction · n) items (ties broken by order)
+        n_keep = int(np.ceil(fraction * scores.size - 1e-9))
+        mask = np.zeros(scores.size, dtype=bool)
+        mask[np.argsort(scores, kind="stable")[scores.size - n_keep :]] = True
+        return mask
+    threshold = score_quantiles(scores, [1.0 - fraction], weights)[0]
+    return scores >= threshold
+
+
+def mass_sculpting_jsd(
+    mass: ArrayLike,
+    scores: ArrayLike,
+    fraction: float,
+    bins: int | ArrayLike = 30,
+    weights: ArrayLike | None = None,
+) -> float:
+    """Jensen–Shannon divergence (base 2, in [0, 1]) of the background mass distribution of
+    the ``fraction`` least background-like items against that of all items.
+
+    0 means a cut on the score leaves the mass shape untouched; the same divergence as the
+    run summaries' ``jsd_top_<fraction>`` (``scipy.spatial.distance.jensenshannon`` gives
+    its square root).
+
+    Args:
+        mass: background jet masses (or m_jj), one per item.
+        scores: the model's scores of the same items (larger = more anomalous).
+        fraction: share of the items kept by the cut (0.05: the 5 % least background-like).
+        bins: number of equal-width bins over the mass range of all items, or the edges.
+        weights: optional per-item weights.
+    """
+    from scipy.spatial.distance import jensenshannon
+
+    m = _as_scores(mass, "mass")
+    s = _as_scores(scores, "background")
+    if m.shape != s.shape:
+        raise InputDataError(f"{m.size} masses for {s.size} scores")
+    w = None if weights is None else _as_weights(weights, s.size, "background")
+    edges = np.histogram_bin_edges(m, bins=bins) if np.ndim(bins) == 0 else np.asarray(bins, dtype=float)
+    keep = _tail_mask(s, fraction, w)
+    full, _ = np.histogram(m, edges, weights=w)
+    tail, _ = np.histogram(m[keep], edges, weights=None if w is None else w[keep])
+    if tail.sum() <= 0:
+        return float("nan")
+    return float(jensenshannon(full, tail, base=2) ** 2)
+
+
+def mass_by_score_quantile(
+    mass: ArrayLike, scores: ArrayLike, n: int = 10, weights: ArrayLike | None = None
+) -> list[float]:
+    """Mean mass in each of ``n`` score quantile slices (deciles for ``n = 10``), from the
+    most background-like slice to the least.
+
+    A score that does not sculpt the mass gives a flat list.
+
+    Example:
+        >>> mass_by_score_quantile([10, 20, 30, 40], [0.1, 0.2, 0.3, 0.4], n=2)
+        [15.0, 35.0]
+    """
+    m = _as_scores(mass, "mass")
+    s = _as_scores(scores, "background")
+    if m.shape != s.shape:
+        raise InputDataError(f"{m.size} masses for {s.size} scores")
+    w = np.ones(s.size) if weights is None else _as_weights(weights, s.size, "background")
+    order = np.argsort(s, kind="stable")
+    cum = np.cumsum(w[order]) / w.sum()
+    slice_of = np.minimum((np.ceil(cum * n - 1e-9) - 1).astype(int), n - 1).clip(0)
+    out = []
+    for k in range(n):
+        sel = order[slice_of == k]
+        out.append(float(np.average(m[sel], weights=w[sel])) if sel.size and w[sel].sum() > 0 else float("nan"))
+    return out
