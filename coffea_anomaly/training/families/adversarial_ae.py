@@ -1,0 +1,250 @@
+"""Family ``adversarial_ae``: the mass-decorrelated image autoencoder of *QCD or What?* (§2.3).
+
+The autoencoder is the image CNN AE of §2.1
+(:class:`~coffea_anomaly.training.families.image_cnn_ae.ImageCNNAutoencoder`). An adversary
+(dense 800, 400, 200, 100, 50, 25, 10, ReLU, then a softmax over 12 classes) learns the
+jet-mass bin of a jet from what the autoencoder gives it: by default the pixel-wise
+reconstruction residual ``|x − x̂|`` (Eq. 7: the argument of the mass proxy is a
+pixel-wise absolute difference), or the reconstruction ``x̂`` itself (``adversary_input:
+output``). The 12 classes are 10 mass bins equally populated by the training background
+(quantiles of ``batch.aux["mass"]`` on the training part) plus an underflow and an
+overflow bin, which the training background does not populate.
+
+Training alternates per batch (§2.3): first the autoencoder on ``L = L_auto − λ·L_adv``
+(Eq. 8; ``L_adv``: the adversary's cross entropy), then the adversary alone on
+``L_adv``. λ is ``model.training: {lambda: ...}``; λ = 0 is the plain autoencoder (the
+adversary still learns, and its cross entropy is logged as ``adversary_ce``).
+
+Only the autoencoder's per-jet reconstruction MSE is exported: the adversary is not part
+of the graph.
+
+Importing this module needs torch (``pip install 'coffea-anomaly[train]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigError
+from .._torch import require_torch
+from ..family import FitData, register_family
+from ..torch_family import Batch
+from ._reconstruction import ReconstructionFamily, reconstruction_mse
+from .image_cnn_ae import ImageCNNAutoencoder
+
+torch = require_torch()
+nn = torch.nn
+F = torch.nn.functional
+
+__all__ = ["AdversarialAutoencoder", "AdversarialFamily", "AdversarialOptions", "mass_bin_edges"]
+
+#: the adversary's hidden layers (§2.3)
+ADVERSARY_WIDTHS = (800, 400, 200, 100, 50, 25, 10)
+ADVERSARY_INPUTS = ("residual", "output")
+
+
+@dataclass(frozen=True)
+class AdversarialOptions:
+    """Training options (``model.training``; the YAML key of ``lam`` is ``lambda``).
+
+    Attributes:
+        lam: λ of Eq. 8 (the paper shows 5·10⁻⁴ with a pixel-summed L_auto; our L_auto is the
+            pixel mean, so the same balance needs λ about 1600 times smaller).
+        mass_bins: equally populated mass bins (10); two overflow bins are added.
+        adversary_input: ``residual`` (|x − x̂|) or ``output`` (x̂).
+        adversary_learning_rate: the adversary's Adam learning rate (None: the loop's).
+        adversary_steps: adversary updates after each autoencoder update (1 in the paper).
+    """
+
+    lam: float = 0.0
+    mass_bins: int = 10
+    adversary_input: str = "residual"
+    adversary_learning_rate: float | None = None
+    adversary_steps: int = 1
+
+    def __post_init__(self) -> None:
+        if self.adversary_steps < 1:
+            raise ConfigError("adversary_steps must be >= 1")
+        if not np.isfinite(self.lam) or self.lam < 0:
+            raise ConfigError(f"lambda must be a finite number >= 0, not {self.lam!r}")
+        if self.mass_bins < 2:
+            raise ConfigError(f"mass_bins must be >= 2, not {self.mass_bins}")
+        if self.adversary_input not in ADVERSARY_INPUTS:
+            raise ConfigError(f"adversary_input must be one of {', '.join(ADVERSARY_INPUTS)}")
+        if self.adversary_learning_rate is not None and self.adversary_learning_rate <= 0:
+            raise ConfigError("adversary_learning_rate must be > 0")
+
+
+def mass_bin_edges(mass: np.ndarray, n_bins: int) -> np.ndarray:
+    """``n_bins + 1`` float32 edges: the training masses' minimum, its ``n_bins``-quantiles, and just
+    above its maximum. With ``torch.bucketize(m, edges, right=True)`` class 0 is the
+    underflow, classes 1..n_bins hold equal shares of the training jets, class n_bins + 1
+    the overflow.
+
+    Raises:
+        ConfigError: no finite mass to measure the bins on.
+    """
+    m = np.asarray(mass, dtype=np.float64)
+    m = m[np.isfinite(m)]
+    if m.size == 0:
+        raise ConfigError("the adversarial AE needs the jet mass of every training jet (aux 'mass')")
+    inner = np.quantile(m, np.linspace(0, 1, n_bins + 1)[1:-1])
+    # float32, as the loop hands the masses over: the largest training mass stays inside
+    top = np.nextafter(np.float32(m.max()), np.float32(np.inf))
+    return np.concatenate([[m.min()], inner, [top]]).astype(np.float32)
+
+
+class AdversarialAutoencoder(nn.Module):  # type: ignore[misc,name-defined]
+    """The image AE (``ae``) and its mass adversary (``adversary``); only ``ae`` is exported.
+
+    Args:
+        mass_bins: equally populated mass bins of the adversary (plus two overflow bins).
+        adversary_input: ``residual`` or ``output``.
+        adversary: widths of the adversary's hidden layers (the paper's by default).
+        **ae: :class:`ImageCNNAutoencoder`'s parameters.
+    """
+
+    def __init__(self, mass_bins: int = 10, adversary_input: str = "residual",
+                 adversary: tuple[int, ...] = ADVERSARY_WIDTHS, **ae: Any) -> None:  # fmt: skip
+        super().__init__()
+        if not adversary or any(int(h) < 1 for h in adversary):
+            raise ConfigError("the adversary needs at least one hidden layer of positive width")
+        self.ae = ImageCNNAutoencoder(**ae)
+        self.item_shape = self.ae.item_shape
+        self.adversary_input = adversary_input
+        self.adversary_widths = tuple(int(h) for h in adversary)
+        n = int(np.prod(self.item_shape))
+        widths = [n, *self.adversary_widths]
+        layers: list[Any] = [nn.Flatten()]
+        for a, b in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        layers.append(nn.Linear(widths[-1], mass_bins + 2))  # logits; softmax in the loss
+        self.adversary = nn.Sequential(*layers)
+        self.register_buffer("mass_edges", torch.zeros(mass_bins + 1))
+        #: the adversary's inputs are divided by the RMS pixel of the training images, so
+        #: that it sees numbers of order one (unit-sum images have pixels of order 1/npix²)
+        self.register_buffer("adversary_scale", torch.ones(()))
+
+    def forward(self, x: Any) -> Any:
+        """The autoencoder's reconstruction (what the exported score uses)."""
+        return self.ae(x)
+
+    def mass_class(self, mass: Any) -> Any:
+        """Class 0..mass_bins+1 of each jet mass."""
+        return torch.bucketize(mass.contiguous(), self.mass_edges, right=True)
+
+    def adversary_logits(self, x: Any, recon: Any) -> Any:
+        """The adversary's logits for inputs ``x`` and their reconstruction ``recon``."""
+        seen = (x - recon).abs() if self.adversary_input == "residual" else recon
+        return self.adversary(seen / self.adversary_scale)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {**self.ae.hyperparameters(), "mass_bins": int(self.mass_edges.numel()) - 1,
+                "adversary_input": self.adversary_input, "adversary": list(self.adversary_widths)}  # fmt: skip
+
+
+@dataclass
+class _Optimizers:
+    """The autoencoder's and the adversary's optimisers (one 'optimiser' for the loop)."""
+
+    ae: Any
+    adversary: Any
+
+
+def _per_item_terms(model: Any, batch: Batch, lam: float) -> dict[str, Any]:
+    recon = model.ae(batch.x)
+    mse = ((recon - batch.x) ** 2).reshape(len(recon), -1).mean(dim=1)
+    if lam == 0:
+        return {"mse": mse}
+    ce = F.cross_entropy(model.adversary_logits(batch.x, recon), model.mass_class(batch.aux["mass"]),
+                         reduction="none")  # fmt: skip
+    return {"mse": mse, "adversary": -lam * ce}
+
+
+def _weighted(v: Any, w: Any) -> Any:
+    return (v * w).sum() / w.sum()
+
+
+@register_family
+class AdversarialFamily(ReconstructionFamily):
+    """The §2.3 adversarial AE; ``model.params``: :class:`ImageCNNAutoencoder`'s; options
+    :class:`AdversarialOptions`."""
+
+    name = "adversarial_ae"
+    options_class = AdversarialOptions
+
+    def options(self, data: dict[str, Any] | None) -> Any:
+        data = dict(data or {})
+        if "lambda" in data:
+            data["lam"] = data.pop("lambda")
+        return super().options(data)
+
+    def network(self, params: dict[str, Any]) -> Any:
+        return AdversarialAutoencoder(**params)
+
+    def build(self, params: dict[str, Any], data: FitData, options: Any) -> Any:
+        opts = options or AdversarialOptions()
+        return super().build({**(params or {}), "mass_bins": opts.mass_bins,
+                              "adversary_input": opts.adversary_input}, data, opts)  # fmt: skip
+
+    def prepare(self, model: Any, data: FitData, options: Any) -> None:
+        if "mass" not in data.aux_train:
+            raise ConfigError("the adversarial AE needs the jet mass (aux 'mass'): train it on jets")
+        edges = mass_bin_edges(data.aux_train["mass"], len(model.mass_edges) - 1)
+        model.mass_edges.copy_(torch.as_tensor(edges, dtype=torch.float32))
+        rms = float(np.sqrt(np.mean(np.square(data.x_train, dtype=np.float64))))
+        model.adversary_scale.fill_(rms if rms > 0 and np.isfinite(rms) else 1.0)
+        opts = options or AdversarialOptions()
+        model.adversary_learning_rate, model.adversary_steps = opts.adversary_learning_rate, opts.adversary_steps
+
+    def loss_terms(self, model: Any, batch: Batch, lam: float = 0.0) -> dict[str, Any]:
+        return _per_item_terms(model, batch, lam)
+
+    def phases(self, loop: Any, options: Any) -> list[Any]:
+        from ..torch_family import Phase
+
+        lam = (options or AdversarialOptions()).lam
+        return [Phase("adversarial" if lam else "train", loss=lambda m, b: _per_item_terms(m, b, lam))]
+
+    def optimizer(self, model: Any, learning_rate: float, loop: Any) -> Any:
+        ae = super().optimizer(model.ae, learning_rate, loop)
+        rate = getattr(model, "adversary_learning_rate", None) or learning_rate
+        return _Optimizers(ae, torch.optim.Adam(model.adversary.parameters(), lr=rate))
+
+    def train_step(self, model: Any, opt: Any, batch: Batch, loss: Callable[..., Any]) -> dict[str, float]:
+        """The autoencoder on ``L_auto − λ·L_adv``, then the adversary on ``L_adv`` (§2.3)."""
+        terms = {k: _weighted(v, batch.w) for k, v in loss(model, batch).items()}
+        total = sum(terms.values())
+        opt.ae.zero_grad(set_to_none=True)
+        total.backward()
+        opt.ae.step()
+        with torch.no_grad():
+            recon = model.ae(batch.x)
+        target = model.mass_class(batch.aux["mass"])
+        for _ in range(getattr(model, "adversary_steps", 1)):
+            ce = _weighted(F.cross_entropy(model.adversary_logits(batch.x, recon), target, reduction="none"), batch.w)
+            opt.adversary.zero_grad(set_to_none=True)
+            ce.backward()
+            opt.adversary.step()
+        return {"loss": float(total.detach()), **{k: float(v.detach()) for k, v in terms.items()},
+                "adversary_ce": float(ce.detach())}  # fmt: skip
+
+    def validate(self, model: Any, x: Any, w: Any, aux: dict[str, Any], loss: Callable[..., Any],
+                 batch_size: int) -> dict[str, float]:  # fmt: skip
+        """The loss terms, and the adversary's cross entropy (``adversary_ce``) for every λ."""
+        terms = super().validate(model, x, w, aux, loss, batch_size)
+        ce = 0.0
+        with torch.no_grad():
+            for i in range(0, x.shape[0], batch_size):
+                xb, wb = x[i : i + batch_size], w[i : i + batch_size]
+                logits = model.adversary_logits(xb, model.ae(xb))
+                per = F.cross_entropy(logits, model.mass_class(aux["mass"][i : i + batch_size]), reduction="none")
+                ce += float((per * wb).sum())
+        return {**terms, "adversary_ce": ce / float(w.sum())}
+
+    def scores(self, model: Any, x: Any) -> dict[str, Any]:
+        return {"score": reconstruction_mse(model.ae, x)}
