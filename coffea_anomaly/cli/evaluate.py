@@ -1,4 +1,5 @@
-"""``coffea-anomaly evaluate MODEL.onnx --signal S --background B``: ROC and AUC of a model."""
+"""``coffea-anomaly evaluate MODEL.onnx [MODEL2.onnx ...] --signal S --background B``: ROC, AUC,
+the papers' figures of merit and the background mass sculpting of one or several models."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ __all__ = ["command"]
 
 
 @click.command("evaluate")
-@click.argument("model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--signal", required=True, help="Signal sample: fileset.json, its folder or a ROOT file.")
 @click.option("--background", required=True, help="Background sample (same forms).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Folder for roc.png and evaluation.json (AUCs, item counts, model, samples).")  # fmt: skip
+              help="Folder for roc.png, sculpting.png and evaluation.json (AUCs, figures of merit, item counts, "
+                   "model, samples).")  # fmt: skip
 @click.option("--signal-name", default=None, help="Signal name for the plot and JSON (default: from its path).")
 @click.option("--background-name", default=None, help="Background name (default: from its path).")
 @click.option("--pt-min", type=float, default=None,
@@ -27,7 +29,7 @@ __all__ = ["command"]
 @click.option("--progress/--quiet", default=None,
               help="Force progress bars on stderr, or none (default: when stderr is a terminal).")  # fmt: skip
 def command(
-    model: str,
+    models: tuple[str, ...],
     signal: str,
     background: str,
     out: str | None,
@@ -40,13 +42,37 @@ def command(
     weighted: bool,
     progress: bool | None,
 ) -> None:
-    """Score a signal and a background sample with MODEL, print the AUC; with --out, write a
-    ROC plot (naming both samples) and evaluation.json.
+    """Score a signal and a background sample with each MODEL, print the AUC and the figures
+    of merit; with --out, write one ROC plot with every model (naming both samples), the
+    background mass sculpting and evaluation.json.
 
-    Jets (or events) are selected as in the model's training (its card's selection),
+    Jets (or events) are selected as in the (first) model's training (its card's selection),
     optionally with another pT window; truth matching applies to the signal only.
     """
-    from ..training.evaluate import evaluate_model, training_selection
+    from ..training.evaluate import evaluate_model, evaluate_models
+
+    # several models: all on the samples selected as the first model was trained
+    sig, bkg = _samples(models[0], signal, background, pt_min, pt_max, signal_truth_match, max_items, weighted)
+    if len(models) == 1:
+        results = [evaluate_model(models[0], sig, bkg, out_dir=out, progress=progress, signal_name=signal_name,
+                                  background_name=background_name)]  # fmt: skip
+    else:
+        results = evaluate_models(list(models), sig, bkg, out, progress, signal_name=signal_name,
+                                  background_name=background_name)  # fmt: skip
+    for result in results:
+        if len(results) > 1:
+            click.echo(f"model {result.model_name}:")
+        _echo(result)
+    if results[0].roc_png is not None:
+        click.echo(f"ROC curve: {results[0].roc_png}")
+    if results[0].json_path is not None:
+        click.echo(f"metrics: {results[0].json_path}")
+
+
+def _samples(model: str, signal: str, background: str, pt_min: float | None, pt_max: float | None,
+             signal_truth_match: bool, max_items: int, weighted: bool) -> tuple[object, object]:  # fmt: skip
+    """The signal and background samples, selected as in the model's training."""
+    from ..training.evaluate import training_selection
     from ..training.settings import SampleSpec
 
     window = {"pt_min": pt_min, "pt_max": pt_max}
@@ -60,20 +86,20 @@ def command(
     sel = training_selection(model, **window)
     sig_sel = dataclasses.replace(sel, truth_match=signal_truth_match)
     bkg_sel = dataclasses.replace(sel, truth_match=False)
-    result = evaluate_model(
-        model,
-        SampleSpec(signal, sig_sel, max_items, "signal", weighted),
-        SampleSpec(background, bkg_sel, max_items, "background", weighted),
-        out_dir=out,
-        progress=progress,
-        signal_name=signal_name,
-        background_name=background_name,
-    )
+    return (SampleSpec(signal, sig_sel, max_items, "signal", weighted),
+            SampleSpec(background, bkg_sel, max_items, "background", weighted))  # fmt: skip
+
+
+def _echo(result: object) -> None:
     click.echo(f"signal {result.signal_name}: {result.n_signal} items, "
                f"background {result.background_name}: {result.n_background} items")
     for name, auc in result.aucs.items():
         click.echo(f"AUC = {auc:.4f}" if len(result.aucs) == 1 else f"AUC ({name}) = {auc:.4f}")
-    if result.roc_png is not None:
-        click.echo(f"ROC curve: {result.roc_png}")
-    if result.json_path is not None:
-        click.echo(f"metrics: {result.json_path}")
+        m = (result.merits or {}).get(name)
+        if m:
+            line = (f"  1/eps_B(eps_S=0.2) = {m['rejection_at_eps_s_0.2']:.4g}, E10 = {m['e10']:.3f}, "
+                    f"E100 = {m['e100']:.3f}, max SIC = {m['max_sic']['value']:.3g} "
+                    f"(eps_B >= {m['max_sic']['eps_b_floor']:g})")  # fmt: skip
+            if "jsd_top_0.05" in m:
+                line += f", mass JSD top 5% = {m['jsd_top_0.05']:.4f}, top 1% = {m['jsd_top_0.01']:.4f}"
+            click.echo(line)

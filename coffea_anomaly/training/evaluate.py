@@ -18,7 +18,46 @@ import numpy as np
 from ..plotting.style import styled
 from .metrics import roc_auc, roc_curve
 
-__all__ = ["Evaluation", "evaluate_model", "plot_roc", "sample_name", "training_selection"]
+__all__ = ["Evaluation", "evaluate_model", "evaluate_models", "figures_of_merit", "plot_roc", "plot_sculpting",
+           "sample_name", "training_selection"]
+
+#: ε_B floor of the maximum significance improvement (below it ε_B is statistical noise)
+SIC_FLOOR = 1e-3
+#: least background-like fractions whose background mass shape is compared with the full one
+SCULPT_FRACTIONS = (0.05, 0.01)
+
+
+def figures_of_merit(
+    signal: np.ndarray, background: np.ndarray, signal_weights: np.ndarray | None = None,
+    background_weights: np.ndarray | None = None, background_mass: np.ndarray | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The papers' figures of merit of one score (larger = more anomalous).
+
+    Returns:
+        ``auc``; ``rejection_at_eps_s_0.2`` (1/ε_B at ε_S = 0.2); ``e10``, ``e100`` (ε_S at
+        ε_B = 10 %, 1 %: Farina et al.'s E10, E100); ``max_sic`` with its ``eps_s``,
+        ``eps_b`` and the ``eps_b_floor``; with the background masses, ``jsd_top_0.05`` and
+        ``jsd_top_0.01`` (base-2 Jensen–Shannon divergence of the background mass shape of
+        the 5 % / 1 % least background-like items against all, 30 equal bins) and
+        ``mean_mass_by_score_decile`` (most background-like decile first).
+    """
+    from ..metrics import (background_rejection_at, mass_by_score_quantile, mass_sculpting_jsd,
+                           max_significance_improvement, signal_efficiency_at)  # fmt: skip
+
+    ws, wb = signal_weights, background_weights
+    sic, eps_s, eps_b = max_significance_improvement(signal, background, ws, wb, SIC_FLOOR)
+    out: dict[str, Any] = {
+        "auc": roc_auc(signal, background, ws, wb),
+        "rejection_at_eps_s_0.2": background_rejection_at(signal, background, 0.2, ws, wb),
+        "e10": signal_efficiency_at(signal, background, 0.1, ws, wb),
+        "e100": signal_efficiency_at(signal, background, 0.01, ws, wb),
+        "max_sic": {"value": sic, "eps_s": eps_s, "eps_b": eps_b, "eps_b_floor": SIC_FLOOR},
+    }
+    if background_mass is not None:
+        for f in SCULPT_FRACTIONS:
+            out[f"jsd_top_{f:g}"] = mass_sculpting_jsd(background_mass, background, f, weights=wb)
+        out["mean_mass_by_score_decile"] = mass_by_score_quantile(background_mass, background, 10, wb)
+    return out
 
 
 @dataclass
@@ -34,6 +73,9 @@ class Evaluation:
         roc_png: where the ROC plot was written (None: not written).
         json_path: where ``evaluation.json`` was written (None: not written).
         signal_name, background_name: the samples' names (plot legend, JSON).
+        merits: score name -> :func:`figures_of_merit`.
+        background_mass: the background items' jet mass (``m_jj`` for event-level models).
+        model_name: the card's name.
     """
 
     aucs: dict[str, float]
@@ -47,6 +89,9 @@ class Evaluation:
     json_path: Path | None = None
     signal_name: str = "signal"
     background_name: str = "background"
+    merits: dict[str, dict[str, Any]] | None = None
+    background_mass: np.ndarray | None = None
+    model_name: str = ""
 
     @property
     def auc(self) -> float:
@@ -172,12 +217,17 @@ def evaluate_model(
     card = model.card
     rep = RepresentationChoice(card.representation.kind, dict(card.representation.config))
     scores: dict[str, tuple[dict[str, np.ndarray], np.ndarray | None]] = {}
+    mass_key = "mass" if card.level == "jet" else "mjj"
+    bkg_mass: np.ndarray | None = None
     for what, spec in (("signal", signal), ("background", background)):
         data = load_inputs(spec, rep, card.level, progress=progress)
         out = model.score_numpy(data.x)
         scores[what] = ({n: np.asarray(out[n]) for n in card.score_names}, data.weights)
+        if what == "background":
+            bkg_mass = data.aux.get(mass_key)
     (s, ws), (b, wb) = scores["signal"], scores["background"]
     aucs = {n: roc_auc(s[n], b[n], ws, wb) for n in card.score_names}
+    merits = {n: figures_of_merit(s[n], b[n], ws, wb, bkg_mass) for n in card.score_names}
     sig_name = signal_name or sample_name(signal)
     bkg_name = background_name or sample_name(background)
     n_sig, n_bkg = len(next(iter(s.values()))), len(next(iter(b.values())))
@@ -189,6 +239,10 @@ def evaluate_model(
             label = card.name if len(card.score_names) == 1 else f"{card.name} {n}"
             curves[f"{label} (AUC {aucs[n]:.3f})"] = (fpr, tpr)
         roc_png = plot_roc(curves, Path(out_dir) / "roc.png", signal_name=sig_name, background_name=bkg_name)
+        sculpt_png = None
+        if bkg_mass is not None:
+            sculpt_png = plot_sculpting({card.name: (bkg_mass, b[card.score_names[0]], wb)},
+                                        Path(out_dir) / "sculpting.png", mass_label=mass_key)  # fmt: skip
         from ..fileio import write_json
 
         json_path = write_json(Path(out_dir) / "evaluation.json", {
@@ -198,6 +252,81 @@ def evaluate_model(
             "n_background": n_bkg,
             "samples": {"signal": _sample_facts(signal, sig_name, n_sig),
                         "background": _sample_facts(background, bkg_name, n_bkg)},
+            "figures_of_merit": merits,
             "roc_png": roc_png.name,
+            "sculpting_png": None if sculpt_png is None else sculpt_png.name,
         })
-    return Evaluation(aucs, n_sig, n_bkg, s, b, ws, wb, roc_png, json_path, sig_name, bkg_name)
+    return Evaluation(aucs, n_sig, n_bkg, s, b, ws, wb, roc_png, json_path, sig_name, bkg_name,
+                      merits, bkg_mass, card.name)  # fmt: skip
+
+
+@styled
+def plot_sculpting(models: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]], path: str | Path, *,
+                   fractions: tuple[float, ...] = SCULPT_FRACTIONS, mass_label: str = "mass") -> Path:  # fmt: skip
+    """Background mass shape, all items and the least background-like ``fractions``, one panel
+    per model (side by side).
+
+    Args:
+        models: model name -> (background mass, background score, weights or None).
+        path: PNG to write.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..metrics import mass_sculpting_jsd
+    from ..plotting.style import save
+
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False, sharey=True)
+    for ax, (name, (mass, score, w)) in zip(axes[0], models.items()):
+        edges = np.histogram_bin_edges(mass, bins=30)
+        ax.hist(mass, edges, weights=w, density=True, histtype="step", color="black", label="all")
+        order = np.argsort(score, kind="stable")
+        for f in fractions:
+            keep = order[len(order) - int(np.ceil(f * len(order))):]
+            jsd = mass_sculpting_jsd(mass, score, f, edges, w)
+            ax.hist(mass[keep], edges, weights=None if w is None else w[keep], density=True,
+                    histtype="step", label=f"least background-like {f:.0%} (JSD {jsd:.3f})")  # fmt: skip
+        ax.set_title(name)
+        ax.set_xlabel(f"background {mass_label} [GeV]")
+        ax.legend(fontsize="small")
+    axes[0][0].set_ylabel("density")
+    return save(fig, path)
+
+
+def evaluate_models(
+    model_paths: list[str | Path], signal: Any, background: Any, out_dir: str | Path | None = None,
+    progress: bool | None = None, *, signal_name: str | None = None, background_name: str | None = None,
+) -> list[Evaluation]:  # fmt: skip
+    """:func:`evaluate_model` for several models on the same samples; with ``out_dir``, one
+    ROC figure with every model's default score, one sculpting figure with a panel per model
+    and one ``evaluation.json`` (``models``: each model's own record).
+
+    Every model scores the same samples (the caller's selection), each built into the
+    model's own representation.
+    """
+    results = [evaluate_model(p, signal, background, None, progress, signal_name=signal_name,
+                              background_name=background_name) for p in model_paths]  # fmt: skip
+    if out_dir is None:
+        return results
+    out = Path(out_dir)
+    curves, sculpt, records = {}, {}, []
+    for path, r in zip(model_paths, results):
+        first = next(iter(r.aucs))
+        fpr, tpr, _ = roc_curve(r.signal_scores[first], r.background_scores[first], r.signal_weights,
+                                r.background_weights)  # fmt: skip
+        curves[f"{r.model_name} (AUC {r.aucs[first]:.3f})"] = (fpr, tpr)
+        if r.background_mass is not None:
+            sculpt[r.model_name] = (r.background_mass, r.background_scores[first], r.background_weights)
+        records.append({"name": r.model_name, "path": str(path), "aucs": r.aucs, "n_signal": r.n_signal,
+                        "n_background": r.n_background, "figures_of_merit": r.merits})  # fmt: skip
+    roc_png = plot_roc(curves, out / "roc.png", signal_name=results[0].signal_name,
+                       background_name=results[0].background_name)  # fmt: skip
+    sculpt_png = plot_sculpting(sculpt, out / "sculpting.png") if sculpt else None
+    from ..fileio import write_json
+
+    json_path = write_json(out / "evaluation.json", {
+        "models": records, "signal": results[0].signal_name, "background": results[0].background_name,
+        "roc_png": roc_png.name, "sculpting_png": None if sculpt_png is None else sculpt_png.name,
+    })  # fmt: skip
+    for r in results:
+        r.roc_png, r.json_path = roc_png, json_path
+    return results
