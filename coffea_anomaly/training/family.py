@@ -106,12 +106,10 @@ class ModelFamily(abc.ABC):
         name: the registry key, written as ``model.kind`` in training configs and cards.
         options_class: frozen dataclass of the family's training options (``model.training``
             in the config; :class:`NoOptions` when it has none).
-        needs_torch: whether fitting it needs the ``train`` extra.
     """
 
     name: ClassVar[str] = ""
     options_class: ClassVar[type] = NoOptions
-    needs_torch: ClassVar[bool] = True
 
     def options(self, data: dict[str, Any] | None) -> Any:
         """The family's training options from their config dict (unknown keys are errors)."""

@@ -128,7 +128,7 @@ def _run_phase(
     loss = phase.loss or family.loss_terms
     epochs = phase.epochs or loop.epochs
     eval_batch = max(loop.batch_size, 1024)
-    opt = family.optimizer(model, phase.learning_rate or loop.learning_rate, loop)
+    opt = family.optimizer(model, phase.learning_rate or loop.learning_rate, loop, options)
     rule = family.stopping(phase, loop, options)
     hist = PhaseHistory(phase.name)
     hist.initial_val = family.validate(model, xv, wv, av, loss, eval_batch)
@@ -147,7 +147,7 @@ def _run_phase(
                 w = wt[idx]
                 batch = Batch(xt[idx], w, {k: v[idx] for k, v in at.items()})
                 bw = float(w.sum())
-                for k, v in family.train_step(model, opt, batch, loss).items():
+                for k, v in family.train_step(model, opt, batch, loss, options).items():
                     sums[k] = sums.get(k, 0.0) + v * bw
                 total_w += bw
             for k, s in sums.items():

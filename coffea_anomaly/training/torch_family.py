@@ -97,13 +97,14 @@ class TorchFamily(ModelFamily):
         """The stopping rule of a phase: early stopping on the total validation loss."""
         return EarlyStopping(loop.patience, loop.min_delta, monitor="loss")
 
-    def optimizer(self, model: Any, learning_rate: float, loop: Any) -> Any:
-        """The optimiser of a phase (``LoopConfig.optimizer``)."""
+    def optimizer(self, model: Any, learning_rate: float, loop: Any, options: Any = None) -> Any:
+        """The optimiser of a phase (``LoopConfig.optimizer``); ``options`` are the family's."""
         kinds = {"adam": torch.optim.Adam, "adadelta": torch.optim.Adadelta,
                  "sgd": torch.optim.SGD}  # fmt: skip
         return kinds[loop.optimizer](model.parameters(), lr=learning_rate)
 
-    def train_step(self, model: Any, opt: Any, batch: Batch, loss: Callable[..., Any]) -> dict[str, float]:
+    def train_step(self, model: Any, opt: Any, batch: Batch, loss: Callable[..., Any],
+                   options: Any = None) -> dict[str, float]:  # fmt: skip
         """One optimiser step on ``batch``; returns the weighted mean of every term."""
         terms = _weighted_means(loss(model, batch), batch.w)
         total = sum(terms.values())

@@ -79,7 +79,6 @@ def test_pca_fits_and_exports_without_torch() -> None:
     import sys
 
     family = get_family("pca")
-    assert family.needs_torch is False
     _, model, _, _ = _fit()
     proto, parity = family.export(model, _images(10, 5))
     assert parity <= 1e-5

@@ -198,8 +198,6 @@ class AdversarialFamily(ReconstructionFamily):
         model.mass_edges.copy_(torch.as_tensor(edges, dtype=torch.float32))
         rms = float(np.sqrt(np.mean(np.square(data.x_train, dtype=np.float64))))
         model.adversary_scale.fill_(rms if rms > 0 and np.isfinite(rms) else 1.0)
-        opts = options or AdversarialOptions()
-        model.adversary_learning_rate, model.adversary_steps = opts.adversary_learning_rate, opts.adversary_steps
 
     def loss_terms(self, model: Any, batch: Batch, lam: float = 0.0) -> dict[str, Any]:
         return _per_item_terms(model, batch, lam)
@@ -210,12 +208,13 @@ class AdversarialFamily(ReconstructionFamily):
         lam = (options or AdversarialOptions()).lam
         return [Phase("adversarial" if lam else "train", loss=lambda m, b: _per_item_terms(m, b, lam))]
 
-    def optimizer(self, model: Any, learning_rate: float, loop: Any) -> Any:
-        ae = super().optimizer(model.ae, learning_rate, loop)
-        rate = getattr(model, "adversary_learning_rate", None) or learning_rate
+    def optimizer(self, model: Any, learning_rate: float, loop: Any, options: Any = None) -> Any:
+        ae = super().optimizer(model.ae, learning_rate, loop, options)
+        rate = (options or AdversarialOptions()).adversary_learning_rate or learning_rate
         return _Optimizers(ae, torch.optim.Adam(model.adversary.parameters(), lr=rate))
 
-    def train_step(self, model: Any, opt: Any, batch: Batch, loss: Callable[..., Any]) -> dict[str, float]:
+    def train_step(self, model: Any, opt: Any, batch: Batch, loss: Callable[..., Any],
+                   options: Any = None) -> dict[str, float]:  # fmt: skip
         """The autoencoder on ``L_auto − λ·L_adv``, then the adversary on ``L_adv`` (§2.3)."""
         terms = {k: _weighted(v, batch.w) for k, v in loss(model, batch).items()}
         total = sum(terms.values())
@@ -225,7 +224,7 @@ class AdversarialFamily(ReconstructionFamily):
         with torch.no_grad():
             recon = model.ae(batch.x)
         target = model.mass_class(batch.aux["mass"])
-        for _ in range(getattr(model, "adversary_steps", 1)):
+        for _ in range((options or AdversarialOptions()).adversary_steps):
             ce = _weighted(F.cross_entropy(model.adversary_logits(batch.x, recon), target, reduction="none"), batch.w)
             opt.adversary.zero_grad(set_to_none=True)
             ce.backward()

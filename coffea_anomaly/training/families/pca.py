@@ -144,7 +144,6 @@ class PCAFamily(ModelFamily):
     """The PCA autoencoder; ``model.params``: ``{k: 6}`` (the paper's latent dimension)."""
 
     name = "pca"
-    needs_torch = False
     MEANING = ("reconstruction MSE per {item} of the projection on the {k} leading principal "
                "components, averaged over the input's {n} values; larger = more anomalous")  # fmt: skip
 
