@@ -28,7 +28,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bumphunt": ("bumphunt", "Fit m_jj, scan for a resonance and compute significances."),
     "inspect": ("inspect", "Print the model card of an ONNX model."),
     "demo": ("demo", "Run the whole chain on the embedded default sample."),
-    "bench": ("bench", "Run a benchmark and print its ratio to the baseline."),
 }
 
 
@@ -62,17 +61,7 @@ class LazyGroup(click.Group):
         if cmd_name not in SUBCOMMANDS:
             return None
         module_name, short_help = SUBCOMMANDS[cmd_name]
-        try:
-            module = importlib.import_module(f"{__package__}.{module_name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"{__package__}.{module_name}":
-
-                @click.command(cmd_name, help=short_help + " (not available yet)")
-                def _missing() -> None:
-                    raise CoffeaAnomalyError(f"subcommand '{cmd_name}' is not implemented yet")
-
-                return _missing
-            raise
+        module = importlib.import_module(f"{__package__}.{module_name}")
         command: click.Command = module.command
         if command.short_help is None:
             command.short_help = short_help
