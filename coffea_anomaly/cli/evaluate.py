@@ -26,6 +26,8 @@ __all__ = ["command"]
               help="Keep only truth-matched signal fat jets (FatJet_truthMatch == 1).")  # fmt: skip
 @click.option("--max-items", type=int, default=0, help="At most this many jets/events per sample (0 = all).")
 @click.option("--weighted", is_flag=True, help="Weight items by genWeight.")
+@click.option("--through-score", is_flag=True,
+              help="Score with coffea_anomaly.score on the selected NanoEvents jets (as a processor does).")  # fmt: skip
 @click.option("--progress/--quiet", default=None,
               help="Force progress bars on stderr, or none (default: when stderr is a terminal).")  # fmt: skip
 def command(
@@ -40,6 +42,7 @@ def command(
     signal_truth_match: bool,
     max_items: int,
     weighted: bool,
+    through_score: bool,
     progress: bool | None,
 ) -> None:
     """Score a signal and a background sample with each MODEL, print the AUC and the figures
@@ -53,9 +56,13 @@ def command(
 
     # several models: all on the samples selected as the first model was trained
     sig, bkg = _samples(models[0], signal, background, pt_min, pt_max, signal_truth_match, max_items, weighted)
+    if through_score and len(models) > 1:
+        from ..errors import ConfigError
+
+        raise ConfigError("--through-score takes one model at a time")
     if len(models) == 1:
         results = [evaluate_model(models[0], sig, bkg, out_dir=out, progress=progress, signal_name=signal_name,
-                                  background_name=background_name)]  # fmt: skip
+                                  background_name=background_name, through_score=through_score)]  # fmt: skip
     else:
         results = evaluate_models(list(models), sig, bkg, out, progress, signal_name=signal_name,
                                   background_name=background_name)  # fmt: skip

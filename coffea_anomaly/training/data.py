@@ -73,6 +73,8 @@ def sample_files(path: str | Path) -> dict[str, str]:
     Raises:
         InputDataError: the path does not exist or names no ROOT file.
     """
+    if _is_url(path):  # root://, https://: a remote file, read as it is (no existence check here)
+        return {str(path): "Events"}
     p = Path(path)
     if p.is_dir():
         p = p / "fileset.json"
@@ -88,7 +90,7 @@ def sample_files(path: str | Path) -> dict[str, str]:
         for spec in fileset.values():
             for f, tree in spec["files"].items():
                 fp = Path(f)
-                files[str(fp if fp.is_absolute() else p.parent / fp)] = str(tree)
+                files[f if _is_url(f) else str(fp if fp.is_absolute() else p.parent / fp)] = str(tree)
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise InputDataError(f"{p} is not a coffea fileset ({type(err).__name__}: {err})") from err
     if not files:
@@ -97,12 +99,14 @@ def sample_files(path: str | Path) -> dict[str, str]:
 
 
 def _chunk_inputs(
-    events: Any, spec: SampleSpec, rep: RepresentationChoice, level: str
+    events: Any, spec: SampleSpec, rep: RepresentationChoice, level: str, scorer: Any = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Model inputs, per-item event weights and auxiliary quantities of one chunk.
 
     The jets and events are chosen by :mod:`coffea_anomaly.selection`, the functions the
     processors and ``score()`` use, quality checks included (the constituents are given).
+    With a ``scorer`` (an ``OnnxModel``), the "inputs" are its scores computed by
+    :func:`coffea_anomaly.score` on the selected jets, one column per score.
     """
     from ..representations import fatjet_constituents
     from ..representations.registry import build_input
@@ -130,6 +134,8 @@ def _chunk_inputs(
                "label": label[ak.to_numpy(keep).astype(bool)]}
     if len(w) == 0:
         return np.zeros((0,)), w, {k: np.zeros(0) for k in aux}
+    if scorer is not None:
+        return _scores_via_score(jets, consts, scorer, level), w, aux
     x = np.asarray(build_input(rep.kind, rep.config, jets, consts), dtype=np.float32)
     if x.shape[0] != len(w):
         raise InputDataError(
@@ -138,12 +144,26 @@ def _chunk_inputs(
     return x, w, aux
 
 
+def _scores_via_score(jets: Any, constituents: Any, scorer: Any, level: str) -> np.ndarray:
+    """Scores of the selected jets/events from ``coffea_anomaly.score``: (n_items, n_scores);
+    a missing score (None) becomes NaN and is dropped and counted by the caller."""
+    from ..inference.score import score
+
+    result = score(jets, scorer, constituents=constituents)
+    names = list(scorer.card.score_names)
+    cols = [result] if len(names) == 1 and not ak.fields(result) else [result[n] for n in names]
+    if level == "jet":
+        cols = [ak.flatten(c) for c in cols]
+    return np.column_stack([ak.to_numpy(ak.fill_none(c, np.nan)).astype(np.float64) for c in cols])
+
+
 def load_inputs(
     spec: SampleSpec,
     representation: RepresentationChoice,
     level: str,
     progress: bool | None = None,
     chunk_events: int = CHUNK_EVENTS,
+    scorer: Any = None,
 ) -> Inputs:
     """Read a sample and build the model inputs of its selected jets (or events).
 
@@ -160,6 +180,9 @@ def load_inputs(
         level: ``"jet"`` (selected fat jets) or ``"event"`` (two leading fat jets).
         progress: show a tqdm bar on stderr (default: when stderr is a terminal).
         chunk_events: events per read.
+        scorer: an ``OnnxModel``: ``x`` then holds its scores as :func:`coffea_anomaly.score`
+            computes them on the selected jets (one column per score): the number an
+            analyst gets in a processor, for checks against the direct path.
 
     Raises:
         InputDataError: unreadable sample, missing collections, or nothing selected.
@@ -190,7 +213,7 @@ def load_inputs(
                                             RuntimeWarning)  # fmt: skip
                     events = open_events(path, mode="virtual", entry_start=start,
                                          entry_stop=stop, treepath=tree)  # fmt: skip
-                    x, w, aux = _chunk_inputs(events, spec, representation, level)
+                    x, w, aux = _chunk_inputs(events, spec, representation, level, scorer)
                 out.n_events += stop - start
                 out.n_selected += len(w)
                 if len(w):
@@ -218,11 +241,19 @@ def load_inputs(
     return out
 
 
+def _is_url(path: str | Path) -> bool:
+    return isinstance(path, str) and "://" in path and not path.startswith("file://")
+
+
 def _num_entries(path: str, tree: str) -> int:
+    """Entries of the TTree or RNTuple ``tree`` in ``path`` (local or remote)."""
     import uproot
 
+    from ..runner.files import OPEN_TIMEOUT_S, configure_remote_timeouts
+
+    configure_remote_timeouts()
     try:
-        with uproot.open(path) as f:
+        with uproot.open(path, timeout=OPEN_TIMEOUT_S) as f:
             return int(f[tree].num_entries)
     except Exception as err:  # uproot raises many kinds on broken files
         raise InputDataError(f"cannot read {path}: {type(err).__name__}: {err}") from err

@@ -186,6 +186,7 @@ def evaluate_model(
     *,
     signal_name: str | None = None,
     background_name: str | None = None,
+    through_score: bool = False,
 ) -> Evaluation:
     """Score a signal and a background sample with an exported model; AUCs and ROC plot.
 
@@ -204,6 +205,8 @@ def evaluate_model(
         progress: show progress bars (default: when stderr is a terminal).
         signal_name, background_name: names for the plot and the JSON (default:
             :func:`sample_name` of each sample).
+        through_score: score with :func:`coffea_anomaly.score` on the selected NanoEvents
+            jets (what a user's processor gets) instead of the model on the built inputs.
 
     Raises:
         ModelCardError: the model has no valid card, or its input does not match the data.
@@ -220,8 +223,12 @@ def evaluate_model(
     mass_key = "mass" if card.level == "jet" else "mjj"
     bkg_mass: np.ndarray | None = None
     for what, spec in (("signal", signal), ("background", background)):
-        data = load_inputs(spec, rep, card.level, progress=progress)
-        out = model.score_numpy(data.x)
+        if through_score:
+            data = load_inputs(spec, rep, card.level, progress=progress, scorer=model)
+            out = {n: data.x[:, i] for i, n in enumerate(card.score_names)}
+        else:
+            data = load_inputs(spec, rep, card.level, progress=progress)
+            out = model.score_numpy(data.x)
         scores[what] = ({n: np.asarray(out[n]) for n in card.score_names}, data.weights)
         if what == "background":
             bkg_mass = data.aux.get(mass_key)
@@ -247,6 +254,7 @@ def evaluate_model(
 
         json_path = write_json(Path(out_dir) / "evaluation.json", {
             "model": {"name": card.name, "path": str(model_path), "sha256": model.sha256},
+            "scored_with": "coffea_anomaly.score" if through_score else "OnnxModel.score_numpy",
             "aucs": aucs,
             "n_signal": n_sig,
             "n_background": n_bkg,

@@ -118,3 +118,13 @@ def test_a_looser_selection_than_training_is_run_and_said_once(handmade, tmp_pat
     tight = RunConfig(processor="dijet", fileset={"edges": [str(handmade["file"])]},
                       models=[str(handmade["dijet"])], plots=False)  # fmt: skip
     assert run_analysis(tight, tmp_path / "tight").summary["warnings"] == []
+
+
+def test_the_loader_can_score_through_score_and_agrees_with_the_direct_path(handmade) -> None:
+    model = OnnxModel(handmade["dijet"])
+    rep = RepresentationChoice("dijet_features", model.card.representation.config)
+    spec = SampleSpec(str(handmade["file"]), DIJET_SEL)
+    direct = model.score_numpy(load_inputs(spec, rep, "event", progress=False).x)["score"]
+    via = load_inputs(spec, rep, "event", progress=False, scorer=model)
+    assert via.x.shape == (len(direct), 1)
+    np.testing.assert_allclose(via.x[:, 0], direct, rtol=1e-6)
