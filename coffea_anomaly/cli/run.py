@@ -64,15 +64,20 @@ def print_summary(summary: dict, out_dir: Path, written: list[str] | None = None
 @click.option("--chunksize", type=click.IntRange(min=1), default=None, help="Events per chunk.")
 @click.option("--max-chunks", type=click.IntRange(min=1), default=None, help="Chunks per dataset at most.")
 @click.option("--skip-bad-files", is_flag=True, default=None, help="Skip unusable files (reported).")
+@click.option("--save-preprocessed", type=click.Path(dir_okay=False), default=None,
+              help="Write the checked fileset (entries, UUIDs, checks) to this JSON file.")
+@click.option("--preprocessed", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Reuse the checks of a fileset saved with --save-preprocessed (a rerun starts at once).")
 @click.option("--no-plots", is_flag=True, help="Do not write PNG plots.")
 @click.option("--quiet", is_flag=True, help="No progress bars (coffea's and dask-awkward's).")
 def command(config: Path, out_dir: Path, executor: str | None, workers: int | None, scheduler: str | None,
-            chunksize: int | None, max_chunks: int | None, skip_bad_files: bool | None, no_plots: bool,
-            quiet: bool) -> None:
+            chunksize: int | None, max_chunks: int | None, skip_bad_files: bool | None,
+            save_preprocessed: str | None, preprocessed: str | None, no_plots: bool, quiet: bool) -> None:
     """Run the processor of CONFIG.yaml over its fileset; write histograms, summary and plots."""
     cfg = load_run_config(config).with_overrides(
         executor=executor, workers=workers, scheduler=scheduler, chunksize=chunksize,
         max_chunks=max_chunks, skip_bad_files=skip_bad_files or None, plots=False if no_plots else None,
+        save_preprocessed=save_preprocessed, preprocessed=preprocessed,
     )
     result = run_analysis(cfg, out_dir, progress=not quiet)
     written = [p.name for p in result.files.values()] + (["plots/"] if result.summary.get("plots") else [])

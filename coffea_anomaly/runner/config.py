@@ -42,6 +42,10 @@ class RunConfig:
         plots: write quick-look PNG plots.
         model_options: OnnxModel options for every model (``batch_size``,
             ``intra_op_threads``, ``inter_op_threads``, ``providers``).
+        preprocessed: a checked fileset saved by an earlier run (``save_preprocessed``):
+            its file checks are reused, only files it does not list are opened.
+        save_preprocessed: write the file checks (coffea's preprocessed-fileset form plus
+            our check of each file) to this JSON path, for ``preprocessed`` in a rerun.
     """
 
     processor: str = "jet"
@@ -58,6 +62,8 @@ class RunConfig:
     treename: str = "Events"
     plots: bool = True
     model_options: dict[str, Any] = field(default_factory=dict)
+    preprocessed: str | None = None
+    save_preprocessed: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.mjj_range, list):
@@ -145,6 +151,9 @@ def load_run_config(path: str | Path) -> RunConfig:
     fs = data.get("fileset")
     if isinstance(fs, str):
         data["fileset"] = str((path.parent / fs).resolve()) if not Path(fs).is_absolute() else fs
+    for key in ("preprocessed", "save_preprocessed"):
+        if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+            data[key] = str((path.parent / data[key]).resolve())
     models = data.get("models")
     if isinstance(models, (list, tuple)):
         data["models"] = [_resolve_model(path.parent, m) for m in models]

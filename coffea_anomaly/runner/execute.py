@@ -38,6 +38,8 @@ __all__ = [
 
 #: events of the first usable file the processor runs on before the job (see :func:`preflight`)
 PREFLIGHT_EVENTS = 50
+#: outputs merged per task in the Dask executor's reduction tree (never one growing list)
+TREE_REDUCTION = 8
 #: seconds a LocalCluster gets to shut down; a slower close is logged, not raised
 CLUSTER_CLOSE_TIMEOUT = 60
 
@@ -163,17 +165,38 @@ class GuardedProcessor(processor.ProcessorABC):
         return self.inner.postprocess(accumulator)
 
 
-def preflight(proc: processor.ProcessorABC, fileset: dict[str, dict[str, Any]]) -> None:
+def preflight(proc: processor.ProcessorABC, fileset: dict[str, dict[str, Any]], client: Any = None) -> None:
     """Run ``proc`` on the first :data:`PREFLIGHT_EVENTS` events of the first usable file.
 
     Errors of the model, its card or the configuration show here, before any work and
     whatever ``skip_bad_files`` says, instead of failing every chunk of the job. An error
-    of the file itself is left to the job (which skips or stops on it).
+    of the file itself is left to the job (which skips or stops on it). With a Dask
+    ``client`` it runs as one task on a worker (the client opens no file).
 
     Raises:
         CoffeaAnomalyError: the processor cannot process these events (the error as
             raised, or a ``ConfigError`` naming the file when it is not one of ours).
     """
+    first = _first_file(fileset)
+    if first is None:
+        return
+    if client is not None:
+        client.submit(_preflight_here, proc, first, pure=False, retries=0).result()
+        return
+    _preflight_here(proc, first)
+
+
+def _first_file(fileset: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | None:
+    """The fileset cut to its first file with events (as ``{ds: {"files": {path: tree}, "entries"}}``)."""
+    for ds, spec in fileset.items():
+        entries = spec.get("entries") or {}
+        for path, tree in spec["files"].items():
+            if entries.get(path, 1) != 0:
+                return {ds: {"files": {path: tree}, "entries": {path: entries[path]} if path in entries else {}}}
+    return None
+
+
+def _preflight_here(proc: processor.ProcessorABC, fileset: dict[str, dict[str, Any]]) -> None:
     from coffea.nanoevents import NanoEventsFactory
 
     from ..errors import ConfigError
@@ -333,18 +356,19 @@ def _execute(
     guarded = GuardedProcessor(proc, skip)
     runner_fileset = {ds: {"files": list(spec["files"]), "metadata": spec["metadata"], "treename": _tree(spec)}
                       for ds, spec in fileset.items()}  # fmt: skip
+    cache = _metadata_cache(fileset)
     if executor == "iterative":
         ex: Any = processor.IterativeExecutor(status=progress, retries=0)
-        return _runner(ex, chunksize, max_chunks)(runner_fileset, guarded)
+        return _runner(ex, chunksize, max_chunks, cache)(runner_fileset, guarded)
     if executor == "futures":
         ex = processor.FuturesExecutor(workers=workers, status=progress, retries=0)
-        return _runner(ex, chunksize, max_chunks)(runner_fileset, guarded)
+        return _runner(ex, chunksize, max_chunks, cache)(runner_fileset, guarded)
     if executor == "dask":
         with contextlib.ExitStack() as stack:
             if client is None:
                 client = stack.enter_context(dask_client(workers, scheduler))
-            ex = processor.DaskExecutor(client=client, status=progress, retries=0, treereduction=4)
-            return _runner(ex, chunksize, max_chunks)(runner_fileset, guarded)
+            ex = processor.DaskExecutor(client=client, status=progress, retries=0, treereduction=TREE_REDUCTION)
+            return _runner(ex, chunksize, max_chunks, cache)(runner_fileset, guarded)
     raise ValueError(f"unknown executor {executor!r}")
 
 
@@ -353,12 +377,33 @@ def _tree(spec: dict[str, Any]) -> str:
     return trees.pop() if len(trees) == 1 else "Events"
 
 
-def _runner(ex: Any, chunksize: int, max_chunks: int | None) -> Any:
-    run = processor.Runner(executor=ex, schema=QuietNanoAODSchema, chunksize=chunksize, maxchunks=max_chunks)
+def _metadata_cache(fileset: dict[str, dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """coffea's Runner metadata (entries and file UUID) from our file checks, so that the
+    Runner does not open every file again to learn them (its "Preprocessing" step)."""
+    from coffea.processor.executor import FileMeta
+
+    cache: dict[Any, dict[str, Any]] = {}
+    for ds, spec in fileset.items():
+        entries, uuids, tree = spec.get("entries") or {}, spec.get("uuids") or {}, _tree(spec)
+        for path in spec["files"]:
+            if path in entries and uuids.get(path):
+                meta = {**(spec.get("metadata") or {}), "numentries": int(entries[path]),
+                        "uuid": bytes.fromhex(uuids[path])}  # fmt: skip
+                cache[FileMeta(ds, path, tree, meta)] = meta
+    return cache
+
+
+def _runner(ex: Any, chunksize: int, max_chunks: int | None, cache: dict[Any, dict[str, Any]] | None = None) -> Any:
+    from .files import OPEN_TIMEOUT_S
+
+    run = processor.Runner(executor=ex, schema=QuietNanoAODSchema, chunksize=chunksize, maxchunks=max_chunks,
+                           metadata_cache=cache if cache is not None else {},
+                           xrootdtimeout=OPEN_TIMEOUT_S)  # fmt: skip
 
     def call(fileset: dict[str, Any], proc: processor.ProcessorABC) -> Any:
         try:
-            return run(fileset, processor_instance=proc, treename="Events")
+            return run(fileset, processor_instance=proc, treename="Events",
+                       uproot_options={"timeout": OPEN_TIMEOUT_S})  # fmt: skip
         except Exception as err:
             # coffea wraps a chunk's error as Exception("Failed processing file: ..."):
             # surface our own error (it already names the file and entries)
@@ -396,6 +441,8 @@ def _run_dask_awkward(
     from distributed import as_completed
     from tqdm.auto import tqdm
 
+    from .files import OPEN_TIMEOUT_S
+
     failed: dict[str, dict[str, str]] = {}
     events_failed: dict[str, int] = {}
 
@@ -412,8 +459,11 @@ def _run_dask_awkward(
             for ds, s in fileset.items()
         }
         with coffea_bars(False):  # also silences coffea's advertisement for DataGroupSpec
+            # the form is saved so that apply_to_fileset builds each file's graph without
+            # opening the file on the client
             available, _ = preprocess(spec, step_size=chunksize, align_clusters=False, skip_bad_files=skip,
-                                      save_form=False, scheduler=client)  # fmt: skip
+                                      save_form=True, scheduler=client,
+                                      uproot_options={"timeout": OPEN_TIMEOUT_S})  # fmt: skip
         for ds, s in fileset.items():  # files preprocess could not open (only with skip)
             kept = (available.get(ds) or {}).get("files") or {}
             for path in s["files"]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,8 @@ from ..errors import ConfigError, InputDataError, ModelCardError
 from ..fileio import write_json
 from ..selection import selection_to_dict
 from .config import RunConfig, load_fileset
-from .execute import execute, preflight
-from .files import check_fileset
+from .execute import dask_client, execute, preflight
+from .files import configure_remote_timeouts, load_checks, run_checks, save_checks, usable_fileset
 from .outputs import write_hists
 from .report import background_dataset, jet_metrics, plot_dijet, plot_jet
 
@@ -77,28 +79,43 @@ def check_representation(name: str, card: Any) -> None:
 def run_analysis(
     cfg: RunConfig, out_dir: str | Path, *, progress: bool = False, client: Any = None
 ) -> RunResult:
-    """Run ``cfg`` and write ``hists.root``, ``hists.json``, ``summary.json`` and plots to ``out_dir``."""
+    """Run ``cfg`` and write ``hists.root``, ``hists.json``, ``summary.json`` and plots to ``out_dir``.
+
+    The files are checked where they are read (:mod:`coffea_anomaly.runner.files`): on the
+    Dask workers for the ``dask`` and ``dask-awkward`` executors, so this process opens
+    no input file; checks saved with ``cfg.save_preprocessed`` are reused from
+    ``cfg.preprocessed``.
+    """
+    configure_remote_timeouts()  # before a LocalCluster starts: its workers inherit them
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fileset = load_fileset(cfg.fileset)
     proc = build_processor(cfg)
-    usable, checks = check_fileset(fileset, cfg.skip_bad_files)
-    # errors of the models, cards or configuration stop the run here, whatever skip_bad_files says
-    preflight(proc, usable)
+    known = load_checks(cfg.preprocessed) if cfg.preprocessed else {}
 
-    t0 = time.perf_counter()
-    output = execute(
-        proc,
-        usable,
-        executor=cfg.executor,
-        workers=cfg.workers,
-        scheduler=cfg.scheduler,
-        chunksize=cfg.chunksize,
-        max_chunks=cfg.max_chunks,
-        skip_bad_files=cfg.skip_bad_files,
-        progress=progress,
-        client=client,
-    )
+    with _workers(cfg, client) as (dask, pool):
+        todo = list(dict.fromkeys((p, t) for spec in fileset.values() for p, t in spec["files"].items()
+                                  if (p, t) not in known))  # fmt: skip
+        results = {**known, **run_checks(todo, client=dask, pool=pool, progress=progress)} if todo else known
+        if cfg.save_preprocessed:
+            save_checks(cfg.save_preprocessed, fileset, results)
+        usable, checks = usable_fileset(fileset, results, cfg.skip_bad_files)
+        # errors of the models, cards or configuration stop the run here, whatever skip_bad_files says
+        preflight(proc, usable, client=dask)
+
+        t0 = time.perf_counter()
+        output = execute(
+            proc,
+            usable,
+            executor=cfg.executor,
+            workers=cfg.workers,
+            scheduler=cfg.scheduler,
+            chunksize=cfg.chunksize,
+            max_chunks=cfg.max_chunks,
+            skip_bad_files=cfg.skip_bad_files,
+            progress=progress,
+            client=dask,
+        )
     wall = time.perf_counter() - t0
     output = dict(output or {})
     output.setdefault("hists", {})
@@ -124,6 +141,26 @@ def run_analysis(
     if not output["hists"]:
         raise InputDataError(f"no histograms were produced: {_why_nothing(summary)}; see {out / 'summary.json'}")
     return RunResult(output=output, summary=summary, out_dir=out, files=files)
+
+
+@contextlib.contextmanager
+def _workers(cfg: RunConfig, client: Any) -> Iterator[tuple[Any, Any]]:
+    """``(dask client, process pool)`` for the file checks and the job: the given or a new
+    Dask client for the dask executors, a process pool for futures, neither for iterative."""
+    if cfg.executor in ("dask", "dask-awkward"):
+        if client is not None:
+            yield client, None
+            return
+        with dask_client(cfg.workers, cfg.scheduler) as own:
+            yield own, None
+        return
+    if cfg.executor == "futures":
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+            yield None, pool
+        return
+    yield None, None
 
 
 def _why_nothing(summary: dict[str, Any]) -> str:
