@@ -270,17 +270,20 @@ def _copy(chk: FileCheck) -> FileCheck:
     return FileCheck.from_dict(json.loads(json.dumps(chk.to_dict())))
 
 
-def save_checks(path: str | Path, fileset: dict[str, dict[str, Any]], checks: dict[str, list[FileCheck]]) -> Path:
+def save_checks(path: str | Path, fileset: dict[str, dict[str, Any]],
+                results: dict[tuple[str, str], FileCheck]) -> Path:  # fmt: skip
     """Write the checked fileset: coffea's preprocessed form (``object_path``, ``num_entries``,
-    ``uuid`` per file) with each file's check under ``coffea_anomaly_check``."""
+    ``uuid`` per file) with each file's check (``results`` by ``(path, tree)``) under
+    ``coffea_anomaly_check``."""
     from ..fileio import write_json
 
     out: dict[str, Any] = {"_format": CHECKS_FORMAT}
-    for ds, chks in checks.items():
+    for ds, spec in fileset.items():
+        chks = [results[(p, t)] for p, t in spec["files"].items()]
         out[ds] = {
             "files": {c.path: {"object_path": c.treename, "num_entries": c.entries, "uuid": c.uuid,
                                "coffea_anomaly_check": c.to_dict()} for c in chks},  # fmt: skip
-            "metadata": fileset[ds].get("metadata", {}),
+            "metadata": spec.get("metadata", {}),
         }
     return write_json(Path(path), out)
 
