@@ -167,7 +167,8 @@ def _measure(
 ) -> tuple[dict[str, float], dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
     """Metrics, held-out background scores (per score) and per-signal facts for the card."""
     s_bkg = family.predict(model, data.x_held)
-    bkg_label = cfg.train.label or "background"
+    # the background the metrics compare with: the independent test sample when there is one
+    bkg_label = (cfg.test.label if cfg.test is not None and cfg.test.label else cfg.train.label) or "background"
     n = len(outputs)
     metrics: dict[str, float] = {"val_loss": history.best_val_loss}
     for o in outputs:
