@@ -8,16 +8,13 @@ jet's constituents as one "event" of a Cambridge/Aachen ``fastjet.ClusterSequenc
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import os
-import sys
 from dataclasses import dataclass
 
 import awkward as ak
 import fastjet
 import numpy as np
 
+from ..fastjet_banner import silence_fastjet_banner
 from .detector import kinematics
 
 __all__ = ["ClusteredJets", "cluster_jets", "four_vectors", "substructure"]
@@ -51,23 +48,6 @@ def four_vectors(pt: ak.Array, eta: ak.Array, phi: ak.Array, mass: ak.Array) -> 
     return ak.unflatten(ak.zip({"px": px, "py": py, "pz": pz, "E": energy}), counts)
 
 
-@functools.cache
-def _silence_fastjet_banner() -> None:
-    """Let fastjet print its once-per-process banner into /dev/null instead of stdout."""
-    p4 = ak.Array([[{"px": 1.0, "py": 0.0, "pz": 0.0, "E": 1.0}]])
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        fastjet.ClusterSequence(p4, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4)).inclusive_jets()
-        ctypes.CDLL(None).fflush(None)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 def cluster_jets(candidates: ak.Array, radius: float, min_pt: float) -> ClusteredJets:
     """Cluster anti-kT jets of radius ``radius`` above ``min_pt`` in every event.
 
@@ -85,7 +65,7 @@ def cluster_jets(candidates: ak.Array, radius: float, min_pt: float) -> Clustere
         empty = ak.unflatten(np.zeros(0, dtype=np.float64), no_jets)
         index = ak.unflatten(ak.unflatten(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)), no_jets)
         return ClusteredJets(empty, empty, empty, empty, index)
-    _silence_fastjet_banner()
+    silence_fastjet_banner()
     p4 = four_vectors(candidates.pt, candidates.eta, candidates.phi, candidates.mass)
     sequence = fastjet.ClusterSequence(p4, fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
     jets = sequence.inclusive_jets(min_pt)

@@ -28,6 +28,9 @@ def _cluster_sequence(flat: FlatConstituents) -> tuple[object, np.ndarray]:
     """
     import fastjet
 
+    from ..fastjet_banner import silence_fastjet_banner
+
+    silence_fastjet_banner()
     jets = np.flatnonzero(flat.counts > 0)
     cols = flat.columns
     p = four_momenta(cols["pt"], cols["eta"], cols["phi"], cols["mass"])

@@ -24,6 +24,7 @@ from coffea import processor
 from coffea.nanoevents import NanoAODSchema
 
 from ..errors import CoffeaAnomalyError, InputDataError
+from ..fastjet_banner import silence_fastjet_banner
 
 __all__ = [
     "GuardedProcessor",
@@ -56,38 +57,6 @@ class QuietNanoAODSchema(NanoAODSchema):
     say nothing about the collections the processors use, and drown the run's output."""
 
     warn_missing_crossrefs = False
-
-
-_BANNER_SILENCED = False
-
-
-def silence_fastjet_banner() -> None:
-    """Let FastJet print its banner once per process into /dev/null.
-
-    FastJet writes a 13-line banner to the C++ standard output on the first clustering of
-    every process (every Dask or futures worker). ``ClusterSequence.print_banner()``
-    prints it only once per process, so calling it with file descriptor 1 pointed at
-    /dev/null silences it for the rest of the process. Without fastjet: nothing to do.
-    """
-    global _BANNER_SILENCED
-    if _BANNER_SILENCED:
-        return
-    _BANNER_SILENCED = True
-    try:
-        from fastjet import _swig
-    except ImportError:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        _swig.ClusterSequence.print_banner()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
 
 
 #: code that only runs while reading a file: an exception raised inside it is the file's
