@@ -61,14 +61,12 @@ def test_characterise_command_writes_maps_ratios_and_arrays(tmp_path: Path, gene
     model = tmp_path / "vae.onnx"
     result = CliRunner().invoke(cli, ["train", str(tmp_path / "vae.yaml"), "--out", str(model), "--quiet"])
     assert result.exit_code == 0, result.output
-    # "data": the QCD sample and the W' sample together (truth labels 0 and 1)
+    # "data": the QCD sample and the W' sample together (truth labels 0 and 1), absolute paths
     files = {}
     for name in ("qcd_dijet", "wprime_xy"):
-        files.update(json.loads((generated[name] / "fileset.json").read_text()))
-    for spec in files.values():
-        spec["files"] = {str(Path(generated["qcd_dijet"].parent, d, f)) if not Path(f).is_absolute() else f: t
-                         for d in [next(k for k in ("qcd_dijet", "wprime_xy") if (generated[k] / f).exists())]
-                         for f, t in spec["files"].items()}  # fmt: skip
+        for ds, spec in json.loads((generated[name] / "fileset.json").read_text()).items():
+            paths = {str(f if Path(f).is_absolute() else generated[name] / f): t for f, t in spec["files"].items()}
+            files[ds] = {"files": paths, "metadata": spec.get("metadata", {})}
     (tmp_path / "data.json").write_text(json.dumps(files))
     out = tmp_path / "char"
     result = CliRunner().invoke(cli, ["characterise", str(model), "--data", str(tmp_path / "data.json"),
