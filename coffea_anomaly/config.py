@@ -244,6 +244,15 @@ class _LimitedLoader(yaml.SafeLoader):
         return node
 
 
+def _safe_load_limited(text: str) -> Any:
+    """``yaml.safe_load`` with the alias-expansion limit of :class:`_LimitedLoader`."""
+    loader = _LimitedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], active: set[int], limit: int) -> int:
     """Number of values ``node`` stands for once every alias is copied out (memoised)."""
     key = id(node)
@@ -289,7 +298,7 @@ def load_yaml(path: str | Path, *, max_bytes: int = MAX_YAML_BYTES) -> dict[str,
     except OSError as err:
         raise ConfigError(f"cannot read {p}: {err.strerror or err}") from err
     try:
-        data = yaml.load(text, Loader=_LimitedLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = _safe_load_limited(text)
     except ConfigError as err:
         raise ConfigError(f"{p}: {err}") from err
     except RecursionError as err:
