@@ -55,6 +55,7 @@ def opens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+@pytest.mark.slow  # 200 files on a LocalCluster: ~25 s on the loaded 2-core machine
 def test_client_opens_no_file( many: dict[str, Any], client: Any, opens: list[str],
                               tmp_path: Path) -> None:  # fmt: skip
     fileset = {"many": {"files": many["files"] + [many["bad"]], "metadata": {"role": "background"}}}
