@@ -3,7 +3,9 @@
 INPUT is a ROOT file with a single TH1 of m_jj (no other option needed), or the output of
 ``coffea-anomaly run`` (its folder, ``hists.root`` or ``hists.json``): choose the histogram
 with ``--hist``, the dataset with ``--dataset``, a selection with ``--score-cut`` and
-categories with ``--categories``. Writes ``bumphunt.json`` and PNG plots into DIR.
+categories with ``--categories``; ``--qr-keep`` makes the selection and the categories
+mass-decorrelated (thresholds fitted vs m_jj by quantile regression). Writes
+``bumphunt.json`` and PNG plots into DIR.
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ def _template(spec: str, mass: float | None) -> Any:
 @click.option("--dataset", multiple=True, help="Dataset to use (repeat to sum several; 'all' sums all).")
 @click.option("--score-cut", "score_cuts", multiple=True, help="Selection such as 'score>0.01' (repeatable).")
 @click.option("--categories", default=None, help="Uniformly populated categories: N or N1xN2 (QUAK: 3x3).")
+@click.option("--qr-keep", "qr_keep", multiple=True,
+              help="Mass-decorrelated selection (VAE-QR): keep this share at every m_jj, e.g. '0.05' (highest "
+                   "5%% of the first score) or 'score2:low:0.5' (repeatable, one per score axis).")
+@click.option("--qr-categories", is_flag=True,
+              help="Categories equally populated at every m_jj (quantile regression) even without --qr-keep.")
+@click.option("--qr-degree", type=int, default=None,
+              help="Polynomial degree of the QR thresholds vs m_jj [automatic, up to 5].")
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="YAML file with BumpHuntConfig fields (options given here override it).")
 @click.option("--background", type=click.Choice(["dijet", "bernstein"]), default=None, help="Background family.")
@@ -82,7 +91,8 @@ def _template(spec: str, mass: float | None) -> Any:
 @click.option("--no-plots", is_flag=True, help="Write bumphunt.json only.")
 @click.option("--quiet", is_flag=True, help="No progress bar, no summary.")
 def command(input_path: str, out_dir: str, hist_name: str | None, dataset: tuple[str, ...],
-            score_cuts: tuple[str, ...], categories: str | None, config_path: str | None,
+            score_cuts: tuple[str, ...], categories: str | None, qr_keep: tuple[str, ...],
+            qr_categories: bool, qr_degree: int | None, config_path: str | None,
             background: str | None, params: str | None, selection: str | None, sqrt_s: float | None,
             mjj_range: tuple[float, float] | None, mass_range: tuple[float, float] | None,
             n_masses: int | None, signal_width: float | None, signal_template: str | None,
@@ -109,6 +119,9 @@ def command(input_path: str, out_dir: str, hist_name: str | None, dataset: tuple
         "signal_width": signal_width,
         "categories": _categories(categories),
         "score_cuts": tuple(score_cuts) or None,
+        "qr_keep": tuple(qr_keep) or None,
+        "qr_categories": True if qr_categories else None,
+        "qr_degree": qr_degree,
         "n_toys": n_toys,
         "seed": seed,
         "threads": threads,

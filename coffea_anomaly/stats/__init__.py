@@ -11,6 +11,8 @@ optional score axes for selections and categories. Modules, one job each::
     ftest        number of background parameters by F-test or likelihood ratio
     scan         mass scan, q0, local significance
     categories   score cuts and uniformly populated categories
+    quantile_regression   score thresholds vs m_jj (VAE-QR): mass-decorrelated selections
+    qr_categories         QR selections and categories equally populated at every m_jj
     combine      Fisher and joint-likelihood combinations
     toys         pseudo-experiments, global p-value, Gross-Vitells
     bumphunter   sliding-window cross-check

@@ -45,6 +45,14 @@ class BumpHuntConfig:
         categories: ``()`` one category; ``(n,)`` along the first score axis; ``(n1, n2)``
             uniformly populated categories in the two score axes (QUAK "method 2").
         score_cuts: selections such as ``"score>0.01"`` applied before the categories.
+        qr_keep: mass-decorrelated selections by quantile regression (VAE-QR), at most one
+            per score axis: ``"0.05"`` keeps the highest 5 % of the first score at every
+            m_jj, ``"score2:low:0.5"`` the lowest half of ``score2`` (within each band of
+            the first). With any of them (or ``qr_categories``) the categories are bands
+            equally populated at every m_jj (see :mod:`.qr_categories`).
+        qr_categories: categories as quantile-regression bands even without ``qr_keep``.
+        qr_degree: polynomial degree of the thresholds vs m_jj (None: the smallest with a
+            chi2 p-value above 5 %, up to 5).
         headline: combination quoted first: ``"joint"`` (likelihood) or ``"fisher"``.
         n_toys: background-only pseudo-experiments for the global significance (0: none).
         seed: seed of the pseudo-experiments.
@@ -70,6 +78,9 @@ class BumpHuntConfig:
     n_masses: int = 50
     categories: tuple[int, ...] = ()
     score_cuts: tuple[str, ...] = ()
+    qr_keep: tuple[str, ...] = ()
+    qr_categories: bool = False
+    qr_degree: int | None = None
     headline: str = "joint"
     n_toys: int = 1000
     seed: int = 1
@@ -96,10 +107,16 @@ class BumpHuntConfig:
             (self.sqrt_s > 0, "sqrt_s must be positive"),
             (self.bh_width_min >= 1, "bh_width_min must be >= 1"),
             (self.threads is None or self.threads >= 1, "threads must be >= 1"),
+            (self.qr_degree is None or 0 <= self.qr_degree <= 10, "qr_degree must be 0..10"),
         ]
         for ok, msg in checks:
             if not ok:
                 raise ConfigError(msg)
+        if self.qr_keep:
+            from .quantile_regression import parse_qr_keep
+
+            for text in self.qr_keep:
+                parse_qr_keep(text)
         for rng, what in ((self.mjj_range, "mjj_range"), (self.mass_range, "mass_range")):
             if rng is not None and (len(rng) != 2 or not 0 < rng[0] < rng[1]):
                 raise ConfigError(f"{what} must be (low, high) with 0 < low < high, got {rng}")

@@ -2,7 +2,8 @@
 
 Steps (each in its own module):
 
-1. categories from the score axes (:mod:`.categories`), or one category;
+1. categories from the score axes (:mod:`.categories`; mass-decorrelated by quantile
+   regression, :mod:`.qr_categories`), or one category;
 2. fit range and scan masses;
 3. per category, background-only fits of the candidate models and the F-test
    (:mod:`.ftest`), then the observed mass scan (:mod:`.scan`);
@@ -81,13 +82,22 @@ def _signal(config: BumpHuntConfig) -> SignalShape:
     return TemplateSignal(np.asarray(t.edges), np.asarray(t.counts), t.mass)
 
 
-def _categories(h: MjjHistogram, config: BumpHuntConfig) -> list[Category]:
+def _categories(h: MjjHistogram, config: BumpHuntConfig) -> tuple[list[Category], dict[str, Any] | None]:
     cuts = tuple(parse_cut(c) for c in config.score_cuts)
+    qr = bool(config.qr_keep) or config.qr_categories
     if h.counts.ndim == 1:
-        if cuts or config.categories:
-            raise ConfigError("score cuts and categories need a histogram with score axes (m_jj x score)")
-        return [Category("all", h.counts, (), 1.0)]
-    return make_categories(h.counts, h.score_edges, h.score_names, cuts=cuts, shape=config.categories)
+        if cuts or config.categories or qr:
+            raise ConfigError("score cuts, categories and QR selections need a histogram with score axes "
+                              "(m_jj x score)")
+        return [Category("all", h.counts, (), 1.0)], None
+    if qr:
+        from .qr_categories import make_qr_categories
+        from .quantile_regression import parse_qr_keep
+
+        return make_qr_categories(h.counts, h.mjj_edges, h.score_edges, h.score_names,
+                                  keeps=tuple(parse_qr_keep(k) for k in config.qr_keep),
+                                  shape=config.categories, cuts=cuts, degree=config.qr_degree)
+    return make_categories(h.counts, h.score_edges, h.score_names, cuts=cuts, shape=config.categories), None
 
 
 def _global(
@@ -141,7 +151,7 @@ def run_bumphunt(
     """
     config = config or BumpHuntConfig()
     h = as_mjj_histogram(hist_or_arrays, dataset=dataset)
-    cats = _categories(h, config)
+    cats, qr_report = _categories(h, config)
     lo, hi = fit_range(h.mjj_counts, h.mjj_edges, config.mjj_range)
     edges = h.mjj_edges[lo : hi + 1]
     min_bins = max(config.dijet_params if config.background == "dijet" else config.bernstein_orders) + 3
@@ -220,4 +230,5 @@ def run_bumphunt(
         signal=shape.describe(),
         nodes=nodes,
         warnings=warnings,
+        qr=qr_report,
     )

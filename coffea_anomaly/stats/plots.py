@@ -6,6 +6,9 @@
 * ``pvalue_scan.png``: local p-value versus mass per category and for the Fisher and
   joint-likelihood combinations, with 1-5 sigma lines.
 * ``categories.png``: one panel (fit and pulls) per category, laid out like the categories.
+* ``qr_selection.png`` (quantile-regression selections only): the first score's thresholds
+  vs m_jj (per-bin quantiles and the fitted curves), and the share of the events each band
+  keeps per m_jj bin, against its target and against one fixed threshold.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from .combine import z_from_p
 if TYPE_CHECKING:
     from .result import BumpHuntResult, CategoryResult
 
-__all__ = ["plot_all", "plot_categories", "plot_fit", "plot_pvalue_scan"]
+__all__ = ["plot_all", "plot_categories", "plot_fit", "plot_pvalue_scan", "plot_qr"]
 
 
 def _draw_fit(ax: Any, pull_ax: Any, c: CategoryResult, mass: float, *, legend: bool = True) -> None:
@@ -147,6 +150,48 @@ def plot_categories(result: BumpHuntResult, path: Path) -> Path:
     return save(fig, path)
 
 
+@styled
+def plot_qr(result: BumpHuntResult, path: Path) -> Path:
+    """Thresholds of the first score vs m_jj and the share kept per m_jj bin (see module doc)."""
+    qr = result.qr or {}
+    axis = qr["axes"][0]
+    edges = np.asarray(qr["mjj_edges"], dtype=float)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    fig, (ax_t, ax_k) = new_figure(ncols=2, figsize=(14, 6), layout="constrained")
+    fits = [f for f in axis["fits"] if f is not None]
+    for f in fits:
+        meas = np.array([np.nan if v is None else v for v in f["measured"]], dtype=float)
+        line = ax_t.plot(centres, np.asarray(f["threshold"], dtype=float), lw=2,
+                         label=f"q = {f['quantile']:.3g}: degree {f['degree']}, "
+                               rf"$\chi^2$/ndf = {f['chi2']:.1f}/{f['ndf']}")[0]
+        used = np.asarray(f.get("used", np.isfinite(meas)), dtype=bool)
+        ax_t.plot(centres[used], meas[used], "o", ms=3, color=line.get_color())
+        ax_t.plot(centres[~used], meas[~used], "o", ms=3, mfc="none", color=line.get_color())
+        if f["scale"] == "log":
+            ax_t.set_yscale("log")
+    ax_t.set_xlabel(r"$m_{jj}$ [GeV]")
+    ax_t.set_ylabel(f"{axis['axis']} threshold")
+    if fits:
+        ax_t.legend(fontsize="x-small", title="per-bin quantiles (open: too few events), fits",
+                    title_fontsize="x-small", loc="upper left")
+    kept = np.array([[np.nan if v is None else v for v in row] for row in axis["kept_fraction"]], dtype=float)
+    for b, (row, target) in enumerate(zip(kept, axis["target_fractions"], strict=True)):
+        name = "selection" if kept.shape[0] == 1 else f"band {b + 1}"
+        line = ax_k.stairs(row, edges, lw=2, label=f"{name} (target {target:.3g})")
+        ax_k.axhline(target, color=line.get_edgecolor(), ls=":", lw=1)
+    fixed = axis.get("fixed_cut")
+    if fixed:
+        row = np.array([np.nan if v is None else v for v in fixed["kept_fraction"]], dtype=float)
+        ax_k.stairs(row, edges, color="grey", ls="--", lw=1.5,
+                    label=f"fixed threshold {fixed['threshold']:.3g} (same overall share)")
+    ax_k.set_xlabel(r"$m_{jj}$ [GeV]")
+    ax_k.set_ylabel("share of the events kept per m_jj bin")
+    ax_k.set_ylim(0, 1.6 if fixed else min(1.6, 3 * max(axis["target_fractions"])))
+    ax_k.legend(fontsize="x-small", loc="upper left")
+    label(ax_t, text="")
+    return save(fig, path)
+
+
 def plot_all(result: BumpHuntResult, out: Path) -> dict[str, Path]:
     """Draw every plot into ``out``."""
     paths = {
@@ -155,4 +200,6 @@ def plot_all(result: BumpHuntResult, out: Path) -> dict[str, Path]:
     }
     if len(result.categories) > 1:
         paths["categories"] = plot_categories(result, out / "categories.png")
+    if result.qr:
+        paths["qr_selection"] = plot_qr(result, out / "qr_selection.png")
     return paths

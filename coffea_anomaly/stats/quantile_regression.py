@@ -7,10 +7,11 @@ threshold is a smooth function of m_jj, fitted on the data's own m_jj x score hi
 
 1. per m_jj bin, the score quantile ``q``: the cumulative count interpolated linearly inside
    the score bin that straddles it (in log(score) when every finite edge is positive), with
-   its statistical error ``sqrt(q (1 - q) / N) / f``, ``f`` the density there;
+   a distribution-free statistical error (half the distance between the quantiles
+   ``q -+ sqrt(q (1 - q) / N)``);
 2. a polynomial in m_jj fitted to these points with weights ``1/error``
    (:meth:`numpy.polynomial.Polynomial.fit`); its degree the smallest whose chi2 p-value
-   exceeds 5 % (up to 5), or a fixed one. Bins too sparse to measure the quantile
+   exceeds 5 % (up to 3: a flexible curve would follow a signal's own bump), or a fixed one. Bins too sparse to measure the quantile
    (fewer than ``min_tail`` events expected on its thin side, or a quantile in a flow bin)
    are left out; below the first and above the last usable bin the threshold is constant;
 3. applied per m_jj bin: score bins beyond the threshold are kept whole, the one
@@ -47,6 +48,7 @@ __all__ = [
     "QRBands",
     "QRKeep",
     "QuantileFit",
+    "fixed_cut",
     "fraction_beyond",
     "parse_qr_keep",
     "qr_bands",
@@ -58,7 +60,7 @@ __all__ = [
 Side = Literal["high", "low"]
 
 #: highest polynomial degree tried by the automatic choice
-MAX_DEGREE = 5
+MAX_DEGREE = 3
 
 _KEEP = re.compile(r"^\s*(?:([A-Za-z_][\w.]*)\s*:\s*)??(?:(high|low)\s*:\s*)?([-+0-9.eE]+)\s*$")
 
@@ -123,20 +125,9 @@ def _inverse(t: np.ndarray, scale: str) -> np.ndarray:
     return np.exp(t) if scale == "log" else np.asarray(t, dtype=float)
 
 
-def score_quantiles(counts: np.ndarray, t_edges: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per m_jj bin: the score quantile ``q`` (in the variable of ``t_edges``), its error,
-    and whether it lies in a bin of finite width.
-
-    The cumulative count is interpolated linearly inside the straddling bin; the error is
-    the asymptotic ``sqrt(q (1 - q) / N) / f`` with ``f = n_bin / (N width)``. Rows without
-    events give NaN.
-
-    Example:
-        >>> v, e, ok = score_quantiles(np.array([[10.0, 30.0, 0.0, 60.0]]), np.arange(5.0), 0.25)
-        >>> float(v[0]), bool(ok[0])
-        (1.5, True)
-    """
-    counts = np.asarray(counts, dtype=float)
+def _interpolate(counts: np.ndarray, t_edges: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the value where the cumulative count reaches ``q`` of the row's total
+    (linear inside the straddling bin), and whether that bin has a finite width."""
     n_rows, n_bins = counts.shape
     total = counts.sum(axis=1)
     cum = np.concatenate([np.zeros((n_rows, 1)), np.cumsum(counts, axis=1)], axis=1)
@@ -148,13 +139,37 @@ def score_quantiles(counts: np.ndarray, t_edges: np.ndarray, q: float) -> tuple[
     lo, hi = t_edges[j], t_edges[j + 1]
     finite = np.isfinite(lo) & np.isfinite(hi) & (n_j > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(n_j > 0, (target - cum[rows, j]) / n_j, 0.0)
-        value = np.where(finite, lo + np.clip(frac, 0.0, 1.0) * (hi - lo), np.where(np.isfinite(lo), lo, hi))
-        density = n_j / (total * (hi - lo))
-        error = np.sqrt(q * (1 - q) / total) / density
-    value = np.where(total > 0, value, np.nan)
-    error = np.where(finite & (total > 0), error, np.nan)
-    return value, error, finite & (total > 0)
+        frac = np.clip(np.where(n_j > 0, (target - cum[rows, j]) / n_j, 0.0), 0.0, 1.0)
+        value = np.where(finite, lo + frac * (hi - lo), np.where(np.isfinite(lo), lo, hi))
+    return np.where(total > 0, value, np.nan), finite & (total > 0)
+
+
+def score_quantiles(counts: np.ndarray, t_edges: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per m_jj bin: the score quantile ``q`` (in the variable of ``t_edges``), its error,
+    and whether it is measured (events, and a quantile inside a bin of finite width).
+
+    The cumulative count is interpolated linearly inside the straddling bin. The error is
+    distribution-free: half the distance between the quantiles ``q -+ sqrt(q (1 - q) / N)``
+    (the binomial one-sigma band of the order statistic), so a noisy density in one bin
+    cannot give a point a spuriously small error. Rows without events give NaN.
+
+    Example:
+        >>> v, e, ok = score_quantiles(np.array([[10.0, 30.0, 0.0, 60.0]]), np.arange(5.0), 0.25)
+        >>> float(v[0]), round(float(e[0]), 4), bool(ok[0])
+        (1.5, 0.1443, True)
+    """
+    counts = np.asarray(counts, dtype=float)
+    t_edges = np.asarray(t_edges, dtype=float)
+    total = counts.sum(axis=1)
+    value, ok = _interpolate(counts, t_edges, np.full(total.shape, q))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = np.sqrt(q * (1 - q) / total)
+    lo, ok_lo = _interpolate(counts, t_edges, np.clip(q - delta, 0.0, 1.0))
+    hi, ok_hi = _interpolate(counts, t_edges, np.clip(q + delta, 0.0, 1.0))
+    # one side may run into a flow bin: then the other side alone
+    error = np.where(ok_lo & ok_hi, 0.5 * (hi - lo), np.where(ok_hi, hi - value, value - lo))
+    ok = ok & (ok_lo | ok_hi)
+    return value, np.where(ok, error, np.nan), ok
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,19 +227,36 @@ class QuantileFit:
             "ndf": self.ndf,
             "p_value": self.p_value,
             "bins_used": int(self.used.sum()),
+            "used": self.used.tolist(),
             "measured": _inverse(self.measured, self.scale).tolist(),
             "threshold": self.threshold(self.mjj).tolist(),
         }
 
 
+def _huber(start: Polynomial, x: np.ndarray, y: np.ndarray, err: np.ndarray) -> Polynomial:
+    """Refit with the Huber loss (quadratic within 2 sigma, linear beyond), so a few bins
+    pulled by a resonance of its own cannot bend the whole curve."""
+    from scipy.optimize import least_squares
+
+    u = start.mapparms()[0] + start.mapparms()[1] * x
+
+    def residuals(c: np.ndarray) -> np.ndarray:
+        return (np.polynomial.polynomial.polyval(u, c) - y) / err
+
+    res = least_squares(residuals, start.coef, loss="huber", f_scale=2.0, method="trf")
+    return Polynomial(res.x, domain=start.domain, window=start.window)
+
+
 def _polyfit(x: np.ndarray, y: np.ndarray, err: np.ndarray, degree: int | None,
-             max_degree: int, alpha: float) -> tuple[Polynomial, float, int, float]:
+             max_degree: int, alpha: float, robust: bool = True) -> tuple[Polynomial, float, int, float]:
     top = min(max_degree if degree is None else degree, x.size - 1)
     if degree is not None and degree > top:
         raise InputDataError(f"a degree-{degree} threshold fit needs {degree + 1} usable m_jj bins, found {x.size}")
     best = None
     for d in range(0 if degree is None else top, top + 1):
         poly = Polynomial.fit(x, y, d, w=1.0 / err)
+        if robust and x.size > d + 1:
+            poly = _huber(poly, x, y, err)
         chi2 = float(np.sum(((y - poly(x)) / err) ** 2))
         ndf = x.size - d - 1
         p = float(stats.chi2.sf(chi2, ndf)) if ndf > 0 else 1.0
@@ -254,7 +286,7 @@ def quantile_fit(
         score_edges: score edges (+-inf at the flow bins).
         q: cumulative fraction, in (0, 1).
         degree: polynomial degree; None: the smallest with chi2 p-value > ``alpha``, up
-            to 5.
+            to :data:`MAX_DEGREE` (3).
         scale: ``"auto"`` (log if every finite edge is positive), ``"log"`` or ``"linear"``.
         min_tail: a bin enters the fit when it expects at least this many events on the
             thin side of the quantile (``N min(q, 1 - q)``).
@@ -416,3 +448,27 @@ def qr_select(
     m_jj: :func:`qr_bands` with one band."""
     return qr_bands(counts, mjj_edges, score_edges, 1, keep=keep, side=side, degree=degree, scale=scale,
                     min_tail=min_tail)
+
+
+def fixed_cut(counts: np.ndarray, score_edges: np.ndarray, keep: float, *, side: str = "high",
+              scale: str = "auto") -> tuple[float, np.ndarray]:
+    """The reference a QR selection replaces: one threshold for all m_jj at the overall
+    quantile that keeps ``keep``. Returns the score threshold and the share it keeps per
+    m_jj bin (NaN for empty bins).
+
+    Example:
+        >>> counts = np.array([[90.0, 10.0], [10.0, 90.0]])    # the score rises with m_jj
+        >>> thr, kept = fixed_cut(counts, np.array([0.0, 1.0, 2.0]), 0.5, scale="linear")
+        >>> float(thr), kept.tolist()
+        (1.0, [0.1, 0.9])
+    """
+    sel = QRKeep(keep, side)
+    counts = np.asarray(counts, dtype=float)
+    t_edges, scale = _transform(score_edges, scale)
+    q = 1.0 - sel.fraction if side == "high" else sel.fraction
+    (t,), _, _ = score_quantiles(counts.sum(axis=0, keepdims=True), t_edges, q)
+    beyond = fraction_beyond(t_edges, np.full(counts.shape[0], t))
+    kept_w = beyond if side == "high" else 1.0 - beyond
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kept = (kept_w * counts).sum(axis=1) / counts.sum(axis=1)
+    return float(_inverse(np.array(t), scale)), kept

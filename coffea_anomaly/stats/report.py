@@ -204,6 +204,7 @@ def result_to_dict(r: BumpHuntResult) -> dict[str, Any]:
                                                      np.quantile(r.toys.fisher_z, [0.5, 0.84, 0.975]).tolist(),
                                                      strict=True)),
         },
+        "qr_selection": r.qr,
         "warnings": list(r.warnings),
     }
     return _clean(out)

@@ -118,6 +118,7 @@ class BumpHuntResult:
         signal: description of the signal shape.
         nodes: quadrature nodes per bin used for the dijet function.
         warnings: things the analyst should know (weighted input, failed fits, ...).
+        qr: report of the quantile-regression (mass-decorrelated) selection, or None.
     """
 
     config: BumpHuntConfig
@@ -134,6 +135,7 @@ class BumpHuntResult:
     signal: dict[str, Any]
     nodes: int
     warnings: list[str] = field(default_factory=list)
+    qr: dict[str, Any] | None = None
 
     @property
     def best_mass(self) -> float:

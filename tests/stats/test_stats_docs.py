@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["background", "bumphunter", "categories", "combine", "ftest", "pipeline", "scan", "signal", "toys"]
+MODULES = ["background", "bumphunter", "categories", "combine", "ftest", "pipeline", "quantile_regression", "scan",
+           "signal", "toys"]
 
 
 @pytest.mark.parametrize("name", MODULES)
