@@ -144,10 +144,7 @@ def make_qr_categories(
         within.append(_bands_report(score_names[1], k1, bands1, None))
         for j, w1 in enumerate(bands1.weights):
             m = (sel * w1[:, None, :]).sum(axis=(1, 2))
-            if len(shape) == 2:
-                name = f"{i + 1}x{j + 1}"
-            else:
-                name = f"{i + 1}" if shape else "all"
+            name = f"{i + 1}x{j + 1}" if len(shape) == 2 else f"{i + 1}" if shape else "all"
             cats.append((name, m, (r0, _range_at(bands1, j, m_ref))))
     if within:
         report["axes"].append({"axis": score_names[1], "within_bands_of": score_names[0], "bands": within})

@@ -44,10 +44,13 @@ def test_quak_selection_high_background_loss_low_signal_loss() -> None:
     assert cat.name == "all"
     assert cat.counts == pytest.approx([100.0, 100.0, 100.0])  # 20 % x 50 % of 1000 at every m_jj
     (lo1, hi1), (lo2, hi2) = cat.score_ranges
-    assert lo1 == pytest.approx(0.8, abs=1e-6) and hi1 == np.inf
-    assert lo2 == -np.inf and hi2 == pytest.approx(0.5, abs=1e-6)
+    assert lo1 == pytest.approx(0.8, abs=1e-6)
+    assert hi1 == np.inf
+    assert lo2 == -np.inf
+    assert hi2 == pytest.approx(0.5, abs=1e-6)
     first, second = report["axes"]
-    assert first["axis"] == "score1" and first["kept_fraction"] == [pytest.approx([0.2] * 3)]
+    assert first["axis"] == "score1"
+    assert first["kept_fraction"] == [pytest.approx([0.2] * 3)]
     assert first["fixed_cut"]["kept_fraction"] == pytest.approx([0.2] * 3)
     assert second["within_bands_of"] == "score1"
     assert second["bands"][0]["kept_fraction"] == [pytest.approx([0.5] * 3)]
@@ -111,7 +114,8 @@ def test_bumphunt_with_a_qr_selection(edges: np.ndarray, spectrum: Spectrum, tmp
     h = _correlated(edges, spectrum, signal=120.0)
     config = BumpHuntConfig(qr_keep=("0.1",), n_masses=30, n_toys=0, bumphunter=False)
     res = run_bumphunt(h, config, dataset="data")
-    assert res.qr is not None and len(res.categories) == 1
+    assert res.qr is not None
+    assert len(res.categories) == 1
     axis = res.qr["axes"][0]
     kept = np.array(axis["kept_fraction"][0], dtype=float)
     n = np.array(axis["events_per_mjj_bin"])
@@ -119,7 +123,8 @@ def test_bumphunt_with_a_qr_selection(edges: np.ndarray, spectrum: Spectrum, tmp
     full = (n > 500) & (np.abs(centres / 2500.0 - 1) > 0.15)  # populated, away from the signal
     assert np.all(np.abs(kept[full] - 0.1) < 4 * np.sqrt(0.09 / n[full]))
     fixed = np.array(axis["fixed_cut"]["kept_fraction"], dtype=float)
-    assert fixed[full][0] < 0.06 and fixed[full][-1] > 2 * fixed[full][0]  # the fixed cut sculpts
+    assert fixed[full][0] < 0.06
+    assert fixed[full][-1] > 2 * fixed[full][0]
     assert abs(res.best_mass / 2500.0 - 1) < 0.04
     assert res.local_z > 3
     data = result_to_dict(res)
@@ -154,7 +159,8 @@ def test_cli_qr_keep_and_categories(tmp_path: Path, edges: np.ndarray, spectrum:
         code = int(err.code or 0)
     assert code == 0, capsys.readouterr().err
     data = json.loads((out / "bumphunt.json").read_text())
-    assert data["config"]["qr_keep"] == ["0.3"] and data["config"]["qr_degree"] == 2
+    assert data["config"]["qr_keep"] == ["0.3"]
+    assert data["config"]["qr_degree"] == 2
     assert [c["name"] for c in data["categories"]] == ["1", "2", "3"]
     axis = data["qr_selection"]["axes"][0]
     assert [f["degree"] for f in axis["fits"] if f] == [2, 2, 2]

@@ -65,7 +65,8 @@ def test_qr_keeps_the_requested_share_at_every_mjj_where_a_fixed_cut_does_not(ba
     _, kept_fixed = fixed_cut(counts, edges, keep)
     pulls_fixed = (kept_fixed - keep)[populated] / sigma[populated]
     assert np.max(np.abs(pulls_fixed)) > 10
-    assert kept_fixed[populated][0] < 0.5 * keep and kept_fixed[populated][-1] > 3 * keep
+    assert kept_fixed[populated][0] < 0.5 * keep
+    assert kept_fixed[populated][-1] > 3 * keep
 
 
 def test_qr_categories_are_equally_populated_at_every_mjj(background) -> None:
@@ -77,7 +78,8 @@ def test_qr_categories_are_equally_populated_at_every_mjj(background) -> None:
     sigma = np.sqrt(0.1 * 0.9 / n[populated])
     for k in bands.kept:
         assert np.all(np.abs(k[populated] - 0.1) < 4 * sigma)
-    assert np.all(bands.weights >= 0) and np.all(bands.weights.sum(axis=0) <= 1 + 1e-12)
+    assert np.all(bands.weights >= 0)
+    assert np.all(bands.weights.sum(axis=0) <= 1 + 1e-12)
     thr = bands.thresholds(np.array([1600.0, 3500.0]))
     assert np.all(np.diff(thr, axis=0) >= 0)  # boundaries in order
     assert thr[1, 1] > 3 * thr[1, 0]  # they follow the rising score
@@ -101,7 +103,9 @@ def test_quantile_in_a_flow_bin_is_not_used() -> None:
     row = np.array([[0.0, 10.0, 90.0]])
     edges = np.array([-np.inf, 0.0, 1.0, np.inf])
     value, err, ok = score_quantiles(row, edges, 0.5)
-    assert not ok[0] and value[0] == 1.0 and np.isnan(err[0])
+    assert not ok[0]
+    assert value[0] == 1.0
+    assert np.isnan(err[0])
 
 
 def test_linear_threshold_is_recovered_and_held_constant_outside_the_data() -> None:
@@ -110,12 +114,13 @@ def test_linear_threshold_is_recovered_and_held_constant_outside_the_data() -> N
     edges = np.linspace(0.0, 5.0, 51)
     counts = np.zeros((4, 50))
     for i, m in enumerate(0.5 * (mjj_edges[1:] + mjj_edges[:-1])):
-        top = int(round(m / 100))  # bins below m/1000
+        top = round(m / 100)  # bins below m/1000
         counts[i, :top] = 1000.0 / top
     counts[3] = 0.0  # an empty m_jj bin: left out of the fit, threshold held constant
     fit = quantile_fit(counts, mjj_edges, edges, 0.8, scale="linear")
     assert fit.used.tolist() == [True, True, True, False]
-    assert fit.degree == 1 and fit.chi2 == pytest.approx(0.0, abs=1e-12)
+    assert fit.degree == 1
+    assert fit.chi2 == pytest.approx(0.0, abs=1e-12)
     assert fit.threshold(np.array([1500.0, 3500.0])) == pytest.approx([1.2, 2.8])
     assert fit.threshold(np.array([4500.0]))[0] == pytest.approx(2.8)
     sel = qr_select(counts, mjj_edges, edges, 0.2, scale="linear")
