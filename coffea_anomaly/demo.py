@@ -236,13 +236,36 @@ def _sections(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> li
                 f"({s['items_scored_per_s']:.0f}/s), all events accounted: {s['all_events_accounted']}.")
         bullets = [f"`{ds}` cutflow: " + ", ".join(f"{k} {v}" for k, v in info["cutflow"].items())
                    for ds, info in s["datasets"].items()]
-        figures = [f"{Path(run.out_dir).name}/{p}" for p in s.get("plots", [])]
+        figures = [f"{Path(run.out_dir).name}/{p}" for p in s.get("plots", []) if not _is_quak_plot(p)]
         sections.append({"title": title, "text": [text], "bullets": bullets, "figures": figures})
+    quak = _quak_section(dijets)
+    if quak:
+        sections.append(quak)
     bh = headline.get("bumphunt") or {}
     if bh:
         sections.append({"title": "Bump hunt", "text": [bh.get("headline", "")], "bullets": [],
                          "figures": [f"bumphunt/{Path(p).name}" for p in bh.get("plots", [])]})
     return sections
+
+
+def _is_quak_plot(path: str) -> bool:
+    return Path(path).name.startswith("quak_")
+
+
+def _quak_section(dijets: Any) -> dict[str, Any] | None:
+    """The QUAK-space section: the run's ``quak_<A>__<B>.png`` plots (score keys may be
+    ``model.score``, e.g. ``quak.background``), or None when the run made none."""
+    from .runner.report import quak_scores
+
+    plots = [p for p in dijets.summary.get("plots", []) if _is_quak_plot(p)]
+    if not plots:
+        return None
+    text = ("Each event is a point in the space of two losses (QUAK): the background (truth label 0) as a "
+            "density, the injected signal (label 1) as the contours holding 68 % and 95 % of it. A signal "
+            "that looks like a prior sits at large background loss and small signal-prior loss.")
+    bullets = ["`{}` vs `{}`".format(*quak_scores(Path(p).stem)) for p in plots]
+    return {"title": "QUAK space", "text": [text], "bullets": bullets,
+            "figures": [f"{Path(dijets.out_dir).name}/{p}" for p in plots]}
 
 
 def _write_report(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> None:

@@ -12,12 +12,30 @@ from ..histograms.metrics import jensen_shannon, tail_slice_start
 from ..metrics import auc_from_counts
 from ..plotting.style import styled
 
-__all__ = ["background_dataset", "jet_metrics", "plot_dijet", "plot_jet", "slice_start"]
+__all__ = [
+    "MAX_QUAK_PLOTS",
+    "background_dataset",
+    "jet_metrics",
+    "plot_dijet",
+    "plot_jet",
+    "plot_quak",
+    "quak_pairs",
+    "slice_start",
+]
 
 SLICES = (0.5, 0.1, 0.01)
 
 #: the one axis label of the dijet invariant mass in every plot
 MJJ_LABEL = r"$m_{jj}$ [GeV]"
+
+#: at most this many QUAK-space plots per run (N scores make N(N-1)/2 pairs)
+MAX_QUAK_PLOTS = 6
+
+#: shares of the signal the QUAK-space contours enclose
+QUAK_CONTOURS = (0.68, 0.95)
+
+#: fewer signal events are drawn as filled bins, not contours
+QUAK_MIN_CONTOUR_EVENTS = 20
 
 
 def slice_start(edges: np.ndarray, counts: np.ndarray, frac: float, quantiles: dict[str, Any] | None) -> int:
@@ -222,7 +240,8 @@ def plot_jet(hists: dict[str, hist.Hist], background: str | None, out_dir: Path,
 def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, Any] | None = None,
                metadata: dict[str, dict[str, Any]] | None = None) -> list[Path]:
     """m_jj per dataset (log scale), with the least background-like 10 % and 1 % per score
-    (thresholds from the model card's training-background quantiles when it has them)."""
+    (thresholds from the model card's training-background quantiles when it has them), and
+    the QUAK-space plots (:func:`plot_quak`)."""
     quantiles = quantiles or {}
     from ..plotting.style import label, new_figure, save
 
@@ -267,4 +286,102 @@ def plot_dijet(hists: dict[str, hist.Hist], out_dir: Path, quantiles: dict[str, 
         ax.legend(fontsize="x-small")
         label(ax)
         paths.append(save(fig, out_dir / f"mjj_score_{key}.png"))
+    paths += plot_quak(hists, out_dir)
+    return paths
+
+
+def quak_pairs(names: list[str], max_plots: int = MAX_QUAK_PLOTS) -> list[str]:
+    """The ``quak_<A>__<B>`` histograms to plot: pairs with a background loss first (a score
+    key holding ``background``, e.g. ``quak.background``), then by name; at most ``max_plots``."""
+    pairs = [n for n in names if n.startswith("quak_")]
+    return sorted(pairs, key=lambda n: ("background" not in n, n))[:max_plots]
+
+
+def quak_scores(name: str) -> tuple[str, str]:
+    """The two score keys of ``quak_<A>__<B>`` (keys may hold dots: ``quak.background``)."""
+    a, _, b = name[len("quak_"):].partition("__")
+    return a, b
+
+
+def _per_log_area(counts: np.ndarray, xe: np.ndarray, ye: np.ndarray, logx: bool, logy: bool) -> np.ndarray:
+    """Counts per unit area of the plot (in log10 where an axis is logarithmic), normalised."""
+    dx = np.diff(np.log10(xe) if logx else xe)
+    dy = np.diff(np.log10(ye) if logy else ye)
+    return counts / (counts.sum() * dx[:, None] * dy[None, :])
+
+
+def _enclosing_levels(density: np.ndarray, counts: np.ndarray, shares: tuple[float, ...]) -> list[float]:
+    """Density levels whose upper regions hold ``shares`` of the counts (highest density first)."""
+    order = np.argsort(density, axis=None)[::-1]
+    cum = np.cumsum(counts.ravel()[order]) / counts.sum()
+    return [float(density.ravel()[order][min(np.searchsorted(cum, f), cum.size - 1)]) for f in shares]
+
+
+def _label_counts(h: hist.Hist, label: int) -> np.ndarray | None:
+    if "label" not in h.axes.name:
+        return h.values() if label == -1 else None
+    if label not in list(h.axes["label"]):
+        return None
+    vals = h[{"label": hist.loc(label)}].values()
+    return vals if vals.sum() > 0 else None
+
+
+@styled
+def plot_quak(hists: dict[str, hist.Hist], out_dir: Path, max_plots: int = MAX_QUAK_PLOTS) -> list[Path]:
+    """QUAK space, the QUAK paper's Fig. 3 style: per ``quak_<A>__<B>`` histogram (all
+    datasets summed), the background (truth label 0) as a density per unit (log) area, the
+    signal (label 1) as the contours holding 68 % and 95 % of it. Without a background label
+    the unlabelled events (-1, data) are the density. Log axes where a loss spans more than
+    two decades. At most ``max_plots`` pairs (:func:`quak_pairs`).
+    """
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from ..plotting.style import label, new_figure, save
+
+    paths = []
+    for name in quak_pairs(list(hists), max_plots):
+        h = hists[name]
+        if "dataset" in h.axes.name:
+            h = h[{"dataset": sum}]
+        a, b = quak_scores(name)
+        xe, ye = (np.asarray(ax_.edges, dtype=float) for ax_ in h.axes if ax_.name != "label")
+        bkg, sig, unk = (_label_counts(h, k) for k in (0, 1, -1))
+        ref, ref_name = (bkg, "background") if bkg is not None else (unk, "data (no truth label)")
+        if ref is None and sig is None:
+            continue
+        logx, logy = (bool(e[0] > 0 and e[-1] / e[0] > 100) for e in (xe, ye))
+        fig, ax = new_figure(figsize=(9, 8))
+        handles: list[Any] = []
+        if ref is not None:
+            dens = _per_log_area(ref, xe, ye, logx, logy)
+            masked = np.ma.masked_less_equal(dens.T, 0.0)
+            mesh = ax.pcolormesh(xe, ye, masked, cmap="Blues", norm=LogNorm(vmin=masked.min(), vmax=masked.max()))
+            fig.colorbar(mesh, ax=ax, label=f"{ref_name}: fraction per unit " + ("log area" if logx or logy else "area"))
+            handles.append(Patch(color="tab:blue", alpha=0.6, label=f"{ref_name} ({ref.sum():.0f} events)"))
+        if sig is not None:
+            dens = _per_log_area(sig, xe, ye, logx, logy)
+            levels = sorted(set(_enclosing_levels(dens, sig, QUAK_CONTOURS)))
+            xc = np.sqrt(xe[1:] * xe[:-1]) if logx else 0.5 * (xe[1:] + xe[:-1])
+            yc = np.sqrt(ye[1:] * ye[:-1]) if logy else 0.5 * (ye[1:] + ye[:-1])
+            enough = sig.sum() >= QUAK_MIN_CONTOUR_EVENTS and np.count_nonzero(sig) >= 4
+            if enough and levels[0] > 0 and levels[-1] < dens.max():
+                ax.contour(xc, yc, dens.T, levels=levels, colors="tab:red", linewidths=[1.2, 2.0][: len(levels)])
+                what = " / ".join(f"{100 * f:g} %" for f in QUAK_CONTOURS)
+                handles.append(Line2D([], [], color="tab:red", label=f"signal ({sig.sum():.0f} events): {what}"))
+            else:  # too few filled bins for contours: the bins themselves
+                i, j = np.nonzero(sig)
+                ax.scatter(xc[i], yc[j], s=20 + 80 * sig[i, j] / sig.max(), color="tab:red", marker="o")
+                handles.append(Line2D([], [], color="tab:red", marker="o", ls="",
+                                      label=f"signal ({sig.sum():.0f} events)"))
+        ax.set_xscale("log" if logx else "linear")
+        ax.set_yscale("log" if logy else "linear")
+        ax.set_xlim(xe[0], xe[-1])
+        ax.set_ylim(ye[0], ye[-1])
+        ax.set_xlabel(f"{a} loss")
+        ax.set_ylabel(f"{b} loss")
+        ax.legend(handles=handles, fontsize="small", loc="upper left")
+        label(ax)
+        paths.append(save(fig, out_dir / f"{name}.png"))
     return paths
