@@ -54,3 +54,20 @@ def toy_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "dijet": dijet_toy(base / "toy_dijet.onnx"),
         "dijet_b": dijet_toy(base / "toy_dijet_b.onnx", name="toy_dijet_b", features=("mass", "tau21")),
     }
+
+
+@pytest.fixture
+def saved(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Figures passed to the plotting style's save(), kept for inspection (the PNGs are
+    still written)."""
+    from coffea_anomaly.plotting import style
+
+    figs: list = []
+    real = style.save
+
+    def keep(fig, path):
+        figs.append(fig)
+        return real(fig, path)
+
+    monkeypatch.setattr(style, "save", keep)
+    return figs

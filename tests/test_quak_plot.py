@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import hist
 import numpy as np
-import pytest
 
 from coffea_anomaly.runner.report import (
     MAX_QUAK_PLOTS,
@@ -37,21 +36,6 @@ def _quak_hist(signal: int = 400, labels: tuple[int, ...] = (0, 1), seed: int = 
         h.fill(dataset="data", score1=10 ** rng.normal(0.0, 0.2, signal), score2=10 ** rng.normal(-2.0, 0.2, signal),
                label=sig_label)
     return h
-
-
-@pytest.fixture
-def saved(monkeypatch) -> list:
-    from coffea_anomaly.plotting import style
-
-    figs: list = []
-    real = style.save
-
-    def keep(fig, path):
-        figs.append(fig)
-        return real(fig, path)
-
-    monkeypatch.setattr(style, "save", keep)
-    return figs
 
 
 def _legend(fig) -> list[str]:

@@ -48,22 +48,6 @@ def _texts(fig) -> list[str]:
     return out
 
 
-@pytest.fixture
-def saved(monkeypatch) -> list:
-    """Figures passed to save(), kept for inspection (the PNGs are still written)."""
-    from coffea_anomaly.plotting import style
-
-    figs: list = []
-    real = style.save
-
-    def keep(fig, path):
-        figs.append(fig)
-        return real(fig, path)
-
-    monkeypatch.setattr(style, "save", keep)
-    return figs
-
-
 def test_score_plot_is_a_density_labelled_by_dataset_name(tmp_path: Path, saved: list) -> None:
     paths = plot_jet(_jet_hists(), "ttbar", tmp_path, {"m": QUANTILES})
     assert [p.name for p in paths] == ["score_m.png", "mass_sculpting_m.png"]

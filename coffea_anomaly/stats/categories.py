@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputDataError
 
-__all__ = ["Category", "ScoreCut", "make_categories", "parse_cut"]
+__all__ = ["Category", "ScoreCut", "cut_ranges", "make_categories", "parse_cut"]
 
 _CUT = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|>|<)\s*([-+0-9.eE]+|[-+]?inf)\s*$")
 
@@ -79,6 +79,25 @@ def _cut_range(edges: np.ndarray, cut: ScoreCut, lo: int, hi: int) -> tuple[int,
     return lo, min(hi, j)
 
 
+def cut_ranges(score_edges: tuple[np.ndarray, ...], score_names: tuple[str, ...],
+               cuts: tuple[ScoreCut, ...]) -> list[tuple[int, int]]:
+    """The bin range ``[lo, hi)`` each score axis keeps after ``cuts`` (snapped to edges).
+
+    Example:
+        >>> cut_ranges((np.arange(5.0),), ("s",), (parse_cut("s>1.2"),))
+        [(1, 4)]
+    """
+    ranges = [(0, e.size - 1) for e in score_edges]
+    for cut in cuts:
+        if cut.axis not in score_names:
+            raise ConfigError(f"score cut on unknown axis {cut.axis!r}; axes: {', '.join(score_names)}")
+        a = score_names.index(cut.axis)
+        ranges[a] = _cut_range(score_edges[a], cut, *ranges[a])
+    if any(hi <= lo for lo, hi in ranges):
+        raise InputDataError("the score cuts select no bins")
+    return ranges
+
+
 def _slices(weights: np.ndarray, n: int, what: str) -> list[tuple[int, int]]:
     """Split bins into ``n`` contiguous groups of about equal total weight."""
     total = weights.sum()
@@ -127,14 +146,7 @@ def make_categories(
         )
     if any(n < 1 for n in shape):
         raise ConfigError(f"category counts must be positive, got {shape}")
-    ranges = [(0, e.size - 1) for e in score_edges]
-    for cut in cuts:
-        if cut.axis not in score_names:
-            raise ConfigError(f"score cut on unknown axis {cut.axis!r}; axes: {', '.join(score_names)}")
-        a = score_names.index(cut.axis)
-        ranges[a] = _cut_range(score_edges[a], cut, *ranges[a])
-    if any(hi <= lo for lo, hi in ranges):
-        raise InputDataError("the score cuts select no bins")
+    ranges = cut_ranges(score_edges, score_names, cuts)
     index = (slice(None), *[slice(lo, hi) for lo, hi in ranges])
     sel = counts[index]
     total = sel.sum()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InputDataError
-from .categories import Category, ScoreCut, _cut_range
+from .categories import Category, ScoreCut, cut_ranges
 from .quantile_regression import QRBands, QRKeep, fixed_cut, qr_bands
 
 __all__ = ["make_qr_categories"]
@@ -28,14 +28,7 @@ __all__ = ["make_qr_categories"]
 
 def _cut_mask(shape: tuple[int, ...], score_edges: tuple[np.ndarray, ...], score_names: tuple[str, ...],
               cuts: tuple[ScoreCut, ...]) -> np.ndarray:
-    ranges = [(0, e.size - 1) for e in score_edges]
-    for cut in cuts:
-        if cut.axis not in score_names:
-            raise ConfigError(f"score cut on unknown axis {cut.axis!r}; axes: {', '.join(score_names)}")
-        a = score_names.index(cut.axis)
-        ranges[a] = _cut_range(score_edges[a], cut, *ranges[a])
-    if any(hi <= lo for lo, hi in ranges):
-        raise InputDataError("the score cuts select no bins")
+    ranges = cut_ranges(score_edges, score_names, cuts)
     mask = np.zeros(shape)
     mask[(slice(None), *[slice(lo, hi) for lo, hi in ranges])] = 1.0
     return mask
