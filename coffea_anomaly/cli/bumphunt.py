@@ -64,7 +64,7 @@ def _template(spec: str, mass: float | None) -> Any:
 @click.option("--categories", default=None, help="Uniformly populated categories: N or N1xN2 (QUAK: 3x3).")
 @click.option("--qr-keep", "qr_keep", multiple=True,
               help="Mass-decorrelated selection (VAE-QR): keep this share at every m_jj, e.g. '0.05' (highest "
-                   "5%% of the first score) or 'score2:low:0.5' (repeatable, one per score axis).")
+                   "5% of the first score) or 'score2:low:0.5' (repeatable, one per score axis).")
 @click.option("--qr-categories", is_flag=True,
               help="Categories equally populated at every m_jj (quantile regression) even without --qr-keep.")
 @click.option("--qr-degree", type=int, default=None,
