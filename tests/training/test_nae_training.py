@@ -1,0 +1,166 @@
+"""The nae and wnae families: both phases, energy logging, collapse flag, resume, ONNX parity."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from coffea_anomaly.training.family import FitData, get_family  # noqa: E402
+from coffea_anomaly.training.families.nae import (  # noqa: E402
+    CollapseStopping,
+    NAEFamily,
+    NAENetwork,
+    WNAEFamily,
+    load_checkpoint,
+)
+from coffea_anomaly.training.settings import LoopConfig  # noqa: E402
+from coffea_anomaly.training.torch_family import Batch  # noqa: E402
+
+NPIX = 12
+#: a CPU-seconds recipe: tiny chains, tiny buffer, two energy epochs of two steps
+TINY = {"pretrain_epochs": 2, "pretrain_batch_size": 32, "epochs": 2, "batch_size": 16,
+        "steps_per_epoch": 2, "z_steps": 3, "x_steps": 3, "buffer_size": 40, "val_negatives": 16}  # fmt: skip
+PARAMS = {"npix": NPIX, "latent_dim": 3, "channels": 4, "dense": 16}
+
+
+def _images(n: int, seed: int) -> np.ndarray:
+    """Unit-sum blobs with one or two prongs, like small jet images."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:NPIX, :NPIX]
+    out = np.zeros((n, NPIX, NPIX))
+    for i in range(n):
+        for _ in range(1 + int(rng.random() < 0.3)):
+            cy, cx = rng.normal(NPIX / 2, 1.5, size=2)
+            out[i] += rng.uniform(0.5, 1.0) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 2.0)
+    return (out / out.sum(axis=(1, 2), keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data() -> FitData:
+    return FitData(_images(160, 1), _images(40, 2))
+
+
+def _fit(family, data: FitData, options: dict, seed: int = 3):
+    opts = family.options(options)
+    torch.manual_seed(seed)
+    model = family.build(PARAMS, data, opts)
+    history = family.fit(model, data, LoopConfig(epochs=5, batch_size=32, seed=seed), opts, progress=False)
+    return model, history
+
+
+def test_registered_with_the_paper_defaults() -> None:
+    nae, wnae = get_family("nae"), get_family("wnae")
+    assert isinstance(nae, NAEFamily) and isinstance(wnae, WNAEFamily)
+    o = nae.options({})
+    assert (o.z_steps, o.z_step_size, o.z_noise, o.x_steps, o.x_step_size, o.x_noise) == (30, 100.0, 1e-2, 30, 50.0, 1e-4)
+    assert (o.buffer_size, o.replay_prob, o.learning_rate, o.batch_size, o.l2) == (10000, 0.95, 1e-5, 128, 1e-8)
+    assert o.loss == "nae" and wnae.options({}).loss == "wasserstein"
+    assert NAENetwork().latent_dim == 3
+
+
+def test_encoder_output_lies_on_the_sphere() -> None:
+    model = NAENetwork(**PARAMS).eval()
+    z = model.encode(torch.from_numpy(_images(5, 0)))
+    np.testing.assert_allclose(z.norm(dim=1).detach(), 1.0, atol=1e-6)
+
+
+def test_two_phases_log_energies_and_resume_reproduces_the_run(data: FitData, tmp_path: Path) -> None:
+    family = get_family("nae")
+    ckpt = tmp_path / "nae.ckpt"
+    # interrupted after 1 energy epoch, then resumed for the second
+    _fit(family, data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
+    state = load_checkpoint(ckpt)
+    assert state["epoch"] == 1 and state["finished"] and state["energy_history"]["val"]["e_neg"]
+    resumed, h_resumed = _fit(family, data, {**TINY, "checkpoint": str(ckpt)})
+    straight, h_straight = _fit(family, data, dict(TINY))
+
+    names = [p.name for p in h_straight.phases]
+    assert names == ["pretrain", "nae"]
+    energy = h_straight.phases[1]
+    for key in ("e_pos", "e_neg", "nae", "energy_sq", "accept_z", "accept_x"):
+        assert len(energy.train[key]) == 2
+    for key in ("e_pos", "e_neg", "loss", "collapse", "neg_diversity"):
+        assert len(energy.val[key]) == 2
+    assert energy.best_epoch in (1, 2) and energy.stop_reason == "epochs"
+    # the resumed run is the uninterrupted one
+    assert [p.name for p in h_resumed.phases] == names
+    assert h_resumed.phases[1].val["e_neg"] == pytest.approx(energy.val["e_neg"], rel=1e-5)
+    for (k, a), b in zip(resumed.state_dict().items(), straight.state_dict().values()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-8, err_msg=k)
+    # a checkpoint of another configuration is refused, not reused
+    with pytest.raises(Exception, match="another configuration"):
+        _fit(family, data, {**TINY, "x_steps": 4, "checkpoint": str(ckpt)})
+
+
+def test_collapse_is_flagged_and_stops_the_phase(data: FitData) -> None:
+    # any negative energy above 1e-9 x the positive one counts as a runaway here
+    _, history = _fit(get_family("nae"), data, {**TINY, "epochs": 5, "collapse_energy_ratio": 1e-9})
+    energy = history.phases[-1]
+    assert energy.stop_reason == "sampler_collapse"
+    assert energy.val["collapse"] == [1.0, 1.0] and energy.val["collapse_energy"] == [1.0, 1.0]
+    assert energy.best_epoch == 0  # the pre-trained weights are kept
+
+
+def test_collapse_stopping_keeps_the_loss_closest_to_zero() -> None:
+    rule = CollapseStopping("zero", patience=2)
+    seen = [rule.update(e, {"loss": v, "collapse": c}) for e, (v, c) in
+            enumerate([(0.5, 0), (-0.1, 0), (0.01, 1), (0.2, 0), (0.0, 1), (0.0, 1)], 1)]  # fmt: skip
+    assert [d.best for d in seen] == [True, True, False, False, False, False]
+    assert seen[-1].stop and seen[-1].reason == "sampler_collapse" and not seen[-2].stop
+
+
+def test_wasserstein_loss_reaches_the_network_through_the_cost_matrix(data: FitData) -> None:
+    pytest.importorskip("ot")
+    from coffea_anomaly.training.families._langevin import ReplayBuffer
+    from coffea_anomaly.training.families.nae import _Sampler
+
+    family = get_family("wnae")
+    opts = family.options({**TINY, "gamma": 0.0, "l2": 0.0})
+    torch.manual_seed(0)
+    model = family.build(PARAMS, data, opts)
+    sampler = _Sampler(ReplayBuffer(40, 3, 0.95), torch.Generator().manual_seed(1))
+    x = torch.from_numpy(data.x_train[:16])
+    terms = family.energy_terms(model, Batch(x, torch.ones(16), {}), opts, sampler, e0=1e-3)
+    assert set(terms) == {"wasserstein", "e_pos", "e_neg"}
+    terms["wasserstein"].backward()
+    dec = [p.grad for n, p in model.named_parameters() if n.startswith("decoder")]
+    assert all(g is not None for g in dec) and sum(float(g.abs().sum()) for g in dec) > 0
+
+
+def test_wnae_trains_both_phases(data: FitData) -> None:
+    pytest.importorskip("ot")
+    _, history = _fit(get_family("wnae"), data, dict(TINY))
+    energy = history.phases[-1]
+    assert energy.name == "wasserstein"
+    assert {"wasserstein", "e_pos", "e_neg"} <= set(energy.train)
+    assert all(v >= 0 for v in energy.val["loss"])
+
+
+def test_exported_energy_matches_torch(data: FitData) -> None:
+    family = get_family("nae")
+    model, _ = _fit(family, data, {**TINY, "epochs": 1})
+    x = np.concatenate([data.x_val, _images(8, 9) * 0.5])
+    proto, parity = family.export(model, x)
+    assert parity <= 1e-5
+    assert [o.name for o in proto.graph.output] == ["score"]
+    got = ort.InferenceSession(proto.SerializeToString()).run(None, {"x": x})[0]
+    want = family.predict(model, x)["score"]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    with torch.no_grad():  # the score is the energy: the per-image reconstruction MSE
+        mse = ((model(torch.from_numpy(x)) - torch.from_numpy(x)) ** 2).mean(dim=(1, 2)).numpy()
+    np.testing.assert_allclose(want, mse, rtol=1e-5)
+
+
+def test_options_are_checked() -> None:
+    family = get_family("nae")
+    with pytest.raises(Exception, match="loss must be one of"):
+        family.options({"loss": "kl"})
+    with pytest.raises(Exception, match="unknown option"):
+        family.options({"sampler": "pcd"})
+    assert dataclasses.replace(family.options({}), z_steps=5).z_steps == 5
