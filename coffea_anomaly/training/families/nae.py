@@ -194,7 +194,8 @@ class NAEOptions:
     Attributes:
         pretrain_epochs, pretrain_learning_rate, pretrain_batch_size: the AE pre-training
             (the paper: 15k iterations of 2048 at 1e-3; early stopping with ``loop.patience``).
-        epochs, learning_rate, batch_size: the energy phase (50 epochs or a collapse, 1e-5, 128).
+        epochs, learning_rate, batch_size: the energy phase (50 epochs or a collapse, 1e-5, 128);
+            ``epochs: 0`` is the plain autoencoder (pre-training only, the paper's AE baseline).
         steps_per_epoch: energy-phase iterations per epoch (0: one pass over the training jets).
         z_steps, z_step_size, z_noise, z_metropolis: the latent chain (30, 100, 1e-2, on).
         x_steps, x_step_size, x_noise, x_metropolis: the pixel chain (30, 50, 1e-4, on).
@@ -248,7 +249,9 @@ class NAEOptions:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
-        for name in ("epochs", "batch_size", "pretrain_batch_size", "buffer_size", "val_negatives",
+        if self.epochs < 0 or (self.epochs == 0 and self.pretrain_epochs == 0):
+            raise ConfigError("epochs must be >= 0 (0: the plain autoencoder), and some phase must run")
+        for name in ("batch_size", "pretrain_batch_size", "buffer_size", "val_negatives",
                      "collapse_patience"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")
@@ -342,6 +345,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def _save_checkpoint(path: str, state: dict[str, Any]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     tmp = f"{path}.tmp"
     torch.save({"version": CHECKPOINT_VERSION, **state}, tmp)
     os.replace(tmp, path)
@@ -558,6 +562,8 @@ class NAEFamily(ReconstructionFamily):
                 pre_loop = dataclasses.replace(loop, batch_size=o.pretrain_batch_size)
                 hist = _run_phase(self, model, pre, pre_loop, o, (xt, wt, at), (xv, wv, av), gen, show, start)
                 result.phases.append(hist)
+            if o.epochs == 0:  # the plain autoencoder (the paper's "AE" baseline)
+                return result
             sampler = _Sampler(ReplayBuffer(o.buffer_size, model.latent_dim, o.replay_prob),
                                torch.Generator().manual_seed(loop.seed + 1))  # fmt: skip
             model.eval()
