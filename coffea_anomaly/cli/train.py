@@ -25,6 +25,22 @@ def _config_file(config: str) -> Path:
     return shipped
 
 
+def _train_bundle(path: Path, out: str, progress: bool | None, **overrides: object) -> None:
+    """Train every prior of a QUAK bundle config and write one graph (:mod:`..training.bundle`)."""
+    from ..training.bundle import load_bundle_config, train_bundle
+
+    bundle = load_bundle_config(path)
+    loop = {k: v for k, v in overrides.items() if v is not None}
+    report = train_bundle(bundle, out, progress=progress, config_source=str(path), **loop)
+    click.echo(f"wrote {report.path} ({report.path.stat().st_size / 1024:.0f} kB): "
+               f"{len(bundle.priors)} priors ({', '.join(bundle.priors)}), wall {report.wall_s:.0f} s")  # fmt: skip
+    for prior, facts in report.card.training["priors"].items():
+        click.echo(f"  {prior}: {facts['n_train']} events of {facts['sample']}, {facts['epochs']} epochs "
+                   f"(best {facts['best_epoch']}, stop: {facts['stop_reason']})")  # fmt: skip
+    for metric, value in report.metrics.items():
+        click.echo(f"  {metric} = {value:.6g}")
+
+
 @click.command("train")
 @click.argument("config")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
@@ -60,12 +76,24 @@ def command(
     progress: bool | None,
 ) -> None:
     """Train the model described by CONFIG (a YAML file or a shipped config name) on its
-    background sample and export it to ONNX with its model card."""
+    background sample and export it to ONNX with its model card.
+
+    A bundle config (one with ``priors:``, e.g. ``quak``) trains every prior and writes
+    them as one graph with one loss output per prior."""
     from ..errors import ConfigError
     from ..training.pipeline import train_from_config
     from ..training.settings import load_training_config
 
     path = _config_file(config)
+    from ..training.bundle import is_bundle_config
+
+    if is_bundle_config(path):
+        if sample or max_items is not None or test_sample or signals or name:
+            raise ConfigError("--sample, --max-items, --test, --signal and --name apply to one model, "
+                              f"not to the bundle {path} (edit its prior configs)")  # fmt: skip
+        _train_bundle(path, out, progress, epochs=epochs, seed=seed, batch_size=batch_size,
+                      max_time_s=max_time_s, threads=threads)  # fmt: skip
+        return
     cfg = load_training_config(path, epochs=epochs, seed=seed, batch_size=batch_size,
                                max_time_s=max_time_s, threads=threads)  # fmt: skip
     train = cfg.train

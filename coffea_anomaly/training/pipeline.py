@@ -38,6 +38,8 @@ SIC_MIN_BACKGROUND_EFFICIENCY = 1e-3
 
 __all__ = [
     "SIC_MIN_BACKGROUND_EFFICIENCY",
+    "Fitted",
+    "fit_from_config",
     "TrainingReport",
     "full_representation_config",
     "metric_name",
@@ -217,6 +219,32 @@ def _training_facts(
     }
 
 
+@dataclass
+class Fitted:
+    """A model trained from a config, before export: what :func:`fit_from_config` returns."""
+
+    cfg: TrainingConfig
+    family: ModelFamily
+    model: Any
+    rep: RepresentationChoice
+    data: _Samples
+    history: FitResult
+
+
+def fit_from_config(cfg: TrainingConfig, progress: bool | None = None) -> Fitted:
+    """Read the samples of ``cfg`` and train its model (no export): the first half of
+    :func:`train_from_config`, shared with the bundle builder."""
+    family = get_family(cfg.model.kind)
+    options = family.options(cfg.model.training)
+    rep = RepresentationChoice(cfg.representation.kind, full_representation_config(cfg.representation))
+    data = _read(cfg, rep, progress)
+    fit_data = _fit_data(cfg, data)
+    _seed(cfg.loop.seed)  # the initial weights depend on the seed alone
+    model = family.build(cfg.model.params, fit_data, options)
+    history = family.fit(model, fit_data, cfg.loop, options, progress=progress)
+    return Fitted(cfg, family, model, rep, data, history)
+
+
 def train_from_config(
     cfg: TrainingConfig, out: str | Path, progress: bool | None = None, config_source: str = ""
 ) -> TrainingReport:
@@ -236,14 +264,8 @@ def train_from_config(
     from ..inference.card import ModelCard, RepresentationSpec, TensorSpec
 
     start = time.monotonic()
-    family = get_family(cfg.model.kind)
-    options = family.options(cfg.model.training)
-    rep = RepresentationChoice(cfg.representation.kind, full_representation_config(cfg.representation))
-    data = _read(cfg, rep, progress)
-    fit_data = _fit_data(cfg, data)
-    _seed(cfg.loop.seed)  # the initial weights depend on the seed alone
-    model = family.build(cfg.model.params, fit_data, options)
-    history = family.fit(model, fit_data, cfg.loop, options, progress=progress)
+    fitted = fit_from_config(cfg, progress)
+    family, model, rep, data, history = fitted.family, fitted.model, fitted.rep, fitted.data, fitted.history
     outputs = family.score_outputs(model, cfg.level)
     score_outputs = tuple(o for o in outputs if o.score)
     metrics, s_bkg, signal_facts = _measure(cfg, family, model, score_outputs, data, history)
