@@ -28,6 +28,10 @@ __all__ = ["command"]
 @click.option("--weighted", is_flag=True, help="Weight items by genWeight.")
 @click.option("--through-score", is_flag=True,
               help="Score with coffea_anomaly.score on the selected NanoEvents jets (as a processor does).")  # fmt: skip
+@click.option("--quak", "quak_spaces", multiple=True, metavar="BKG[,SIG1,...]",
+              help="QUAK space of a bundle's losses (repeatable): the background loss (kept high), then "
+                   "signal priors' losses (kept low); adds its envelope ROC (quak_roc.png), e.g. "
+                   "--quak background --quak background,wprime_2prong.")  # fmt: skip
 @click.option("--progress/--quiet", default=None,
               help="Force progress bars on stderr, or none (default: when stderr is a terminal).")  # fmt: skip
 def command(
@@ -43,6 +47,7 @@ def command(
     max_items: int,
     weighted: bool,
     through_score: bool,
+    quak_spaces: tuple[str, ...],
     progress: bool | None,
 ) -> None:
     """Score a signal and a background sample with each MODEL, print the AUC and the figures
@@ -70,10 +75,42 @@ def command(
         if len(results) > 1:
             click.echo(f"model {result.model_name}:")
         _echo(result)
+    if quak_spaces:
+        if len(results) > 1:
+            from ..errors import ConfigError
+
+            raise ConfigError("--quak takes one (bundle) model")
+        _quak(results[0], quak_spaces, out)
     if results[0].roc_png is not None:
         click.echo(f"ROC curve: {results[0].roc_png}")
     if results[0].json_path is not None:
         click.echo(f"metrics: {results[0].json_path}")
+
+
+def _quak(result: object, spaces: tuple[str, ...], out: str | None) -> None:
+    """Envelope ROCs of QUAK spaces of one model's losses; with ``out`` a plot and a JSON."""
+    from pathlib import Path
+
+    from ..training.evaluate import plot_roc
+    from ..training.quak_roc import quak_roc
+
+    rocs = [quak_roc(result.signal_scores, result.background_scores, [n.strip() for n in space.split(",")],
+                     signal_weights=result.signal_weights, background_weights=result.background_weights)
+            for space in spaces]  # fmt: skip
+    records = []
+    for r in rocs:
+        rej = r.rejection_at(0.2)
+        click.echo(f"QUAK {len(r.space)}-D ({', '.join(r.space)}): AUC = {r.auc:.4f}, 1/eps_B(eps_S=0.2) = {rej:.4g}")
+        records.append({"space": list(r.space), "auc": r.auc, "rejection_at_eps_s_0.2": rej})
+    if out is not None:
+        from ..fileio import write_json
+
+        curves = {f"{len(r.space)}-D: {' + '.join(r.space)} (AUC {r.auc:.3f})": (r.fpr, r.tpr) for r in rocs}
+        png = plot_roc(curves, Path(out) / "quak_roc.png", signal_name=result.signal_name,
+                       background_name=result.background_name)  # fmt: skip
+        write_json(Path(out) / "quak_roc.json", {"model": result.model_name, "signal": result.signal_name,
+                                                  "background": result.background_name, "spaces": records})  # fmt: skip
+        click.echo(f"QUAK ROC: {png}")
 
 
 def _samples(model: str, signal: str, background: str, pt_min: float | None, pt_max: float | None,
