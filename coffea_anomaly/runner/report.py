@@ -35,7 +35,7 @@ MAX_QUAK_PLOTS = 6
 QUAK_CONTOURS = (0.68, 0.95)
 
 #: fewer signal events are drawn as filled bins, not contours
-QUAK_MIN_CONTOUR_EVENTS = 20
+QUAK_MIN_CONTOUR_EVENTS = 200
 
 
 def slice_start(edges: np.ndarray, counts: np.ndarray, frac: float, quantiles: dict[str, Any] | None) -> int:
