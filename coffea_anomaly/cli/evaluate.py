@@ -105,7 +105,8 @@ def _quak(result: object, spaces: tuple[str, ...], out: str | None) -> None:
     if out is not None:
         from ..fileio import write_json
 
-        curves = {f"{len(r.space)}-D: {' + '.join(r.space)} (AUC {r.auc:.3f})": (r.fpr, r.tpr) for r in rocs}
+        curves = {f"{len(r.space)}-D: {' + '.join(['', *r.space[1:]]).strip() or r.space[0]} (AUC {r.auc:.3f})": (r.fpr, r.tpr)
+                  for r in rocs}  # fmt: skip
         png = plot_roc(curves, Path(out) / "quak_roc.png", signal_name=result.signal_name,
                        background_name=result.background_name)  # fmt: skip
         write_json(Path(out) / "quak_roc.json", {"model": result.model_name, "signal": result.signal_name,

@@ -172,7 +172,9 @@ def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: str | Path,
     ax.set_xlabel(r"signal efficiency $\epsilon_S$")
     ax.set_ylabel(r"background rejection $1/\epsilon_B$")
     names = [f"{what}: {n}" for what, n in (("signal", signal_name), ("background", background_name)) if n]
-    ax.legend(title="\n".join(names) or None, fontsize="small", title_fontsize="small", loc="upper right")
+    longest = max([len(n) for n in (*curves, *names)] or [0])
+    size = "small" if longest <= 36 else "x-small" if longest <= 52 else "xx-small"
+    ax.legend(title="\n".join(names) or None, fontsize=size, title_fontsize=size, loc="upper right")
     label(ax)
     return save(fig, path)
 

@@ -4,6 +4,7 @@ one output per prior, each matching its prior's own loss."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -202,6 +203,16 @@ def test_bundle_trains_each_prior_and_exports_one_graph(generated: dict[str, Pat
     got = run_graph(load_onnx(out), x)
     np.testing.assert_allclose(got["wprime_2prong"], want, rtol=1e-5)
     assert not np.allclose(got["background"], got["wprime_2prong"])
+
+    # evaluate --quak: one envelope ROC per QUAK space, plot and JSON
+    ev = tmp_path / "eval"
+    res = CliRunner().invoke(cli, ["evaluate", str(out), "--signal", str(wp), "--background", str(qcd), "--quiet",
+                                   "--quak", "background", "--quak", "background,wprime_2prong", "--out", str(ev)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "QUAK 1-D (background): AUC =" in res.output and "QUAK 2-D (background, wprime_2prong)" in res.output
+    spaces = json.loads((ev / "quak_roc.json").read_text())["spaces"]
+    assert [s["space"] for s in spaces] == [["background"], ["background", "wprime_2prong"]]
+    assert (ev / "quak_roc.png").stat().st_size > 0
 
 
 def test_bundle_refuses_bad_prior_names_and_priors_with_different_inputs(tmp_path: Path) -> None:
