@@ -159,7 +159,7 @@ def plot_energy_curves(model_path: str | Path, path: str | Path) -> Path:
     phase = next((p for p in reversed(card.training.get("phases", [])) if "e_pos" in p.get("val", {})), None)
     if phase is None:
         raise ValueError(f"{model_path} has no energy phase with e_pos/e_neg in its history")
-    fig, (ax, bx) = new_figure(nrows=2, sharex=True, height_ratios=[3, 1], figsize=(8, 8))
+    fig, (ax, bx) = new_figure(nrows=2, sharex=True, height_ratios=[3, 1], figsize=(9, 9))
     epochs = np.arange(1, len(phase["val"]["e_pos"]) + 1)
     for key, color, text in (("e_pos", "C0", "positive (data)"), ("e_neg", "C3", "negative (samples)")):
         if key in phase["train"]:
@@ -171,7 +171,10 @@ def plot_energy_curves(model_path: str | Path, path: str | Path) -> Path:
     if phase.get("best_epoch"):
         ax.axvline(phase["best_epoch"], color="black", ls="--", lw=1, label=f"kept epoch {phase['best_epoch']}")
     ax.set_yscale("log")
-    ax.set_ylabel(r"energy / $E_0$ (mean validation MSE after pre-training)")
+    ax.set_ylabel(r"energy / $E_0$")
+    e0 = phase.get("initial_val", {}).get("e0")
+    ax.text(0.02, 0.03, r"$E_0$ = mean validation MSE after pre-training" + (f" = {e0:.3g}" if e0 else ""),
+            transform=ax.transAxes, fontsize="x-small")  # fmt: skip
     ax.set_title(f"{card.name}: {phase['name']} phase, stop: {phase['stop_reason']}"
                  + (f", collapse flagged at {flagged}" if flagged else ""), fontsize="small")  # fmt: skip
     ax.legend(fontsize="x-small")

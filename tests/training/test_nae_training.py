@@ -164,3 +164,34 @@ def test_options_are_checked() -> None:
     with pytest.raises(Exception, match="unknown option"):
         family.options({"sampler": "pcd"})
     assert dataclasses.replace(family.options({}), z_steps=5).z_steps == 5
+
+
+def test_energy_curves_plot_from_the_card(data: FitData, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from coffea_anomaly.inference.card import ModelCard, RepresentationSpec, TensorSpec
+    from coffea_anomaly.training.nae_report import plot_energy_curves
+    from coffea_anomaly.training.onnx_io import save_onnx
+
+    family = get_family("nae")
+    model, history = _fit(family, data, dict(TINY))
+    proto, _ = family.export(model, data.x_val)
+    card = ModelCard(
+        name="nae_tiny", family="autoencoder", paper="normalized_autoencoder_nae", level="jet",
+        representation=RepresentationSpec("jet_image", {"npix": NPIX}),
+        inputs=(TensorSpec("x", (None, NPIX, NPIX)),), outputs=(TensorSpec("score", (None,)),),
+        score_names=("score",), training={"phases": [p.to_dict() for p in history.phases]},
+    )  # fmt: skip
+    save_onnx(proto, tmp_path / "nae_tiny.onnx", card)
+    png = plot_energy_curves(tmp_path / "nae_tiny.onnx", tmp_path / "energies.png")
+    assert png.stat().st_size > 10_000
+
+
+def test_plain_ae_from_a_pretrained_checkpoint(data: FitData, tmp_path: Path) -> None:
+    family = get_family("nae")
+    ckpt = tmp_path / "nae.ckpt"
+    nae, _ = _fit(family, data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
+    pretrained = load_checkpoint(ckpt)  # written after pre-training and after epoch 1
+    ae, history = _fit(family, data, {**TINY, "pretrain_epochs": 0, "epochs": 0, "init_from": str(ckpt)})
+    assert [p.stop_reason for p in history.phases] == ["init_from"]
+    for k, v in ae.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), pretrained["model"][k].numpy())

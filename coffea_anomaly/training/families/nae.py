@@ -212,6 +212,9 @@ class NAEOptions:
         collapse_energy_ratio, collapse_diversity, collapse_patience: the collapse flag.
         checkpoint: checkpoint file ('': none).
         resume: continue from ``checkpoint`` when it exists (it must match this training).
+        init_from: start from the weights (``model``) of an NAE checkpoint, e.g. a copy
+            of one written right after pre-training: with ``pretrain_epochs: 0`` and
+            ``epochs: 0`` that is exactly the pre-trained AE the NAE phase started from.
     """
 
     pretrain_epochs: int = 300
@@ -245,11 +248,12 @@ class NAEOptions:
     collapse_patience: int = 2
     checkpoint: str = ""
     resume: bool = True
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
-        if self.epochs < 0 or (self.epochs == 0 and self.pretrain_epochs == 0):
+        if self.epochs < 0 or (self.epochs == 0 and self.pretrain_epochs == 0 and not self.init_from):
             raise ConfigError("epochs must be >= 0 (0: the plain autoencoder), and some phase must run")
         for name in ("batch_size", "pretrain_batch_size", "buffer_size", "val_negatives",
                      "collapse_patience"):  # fmt: skip
@@ -539,6 +543,8 @@ class NAEFamily(ReconstructionFamily):
                                   "data": [int(xt.shape[0]), float(xt.double().sum()), int(xv.shape[0])]},
                                  sort_keys=True, default=str)  # fmt: skip
         state = self._resume_state(o, fingerprint)
+        if o.init_from and state is None:
+            model.load_state_dict(load_checkpoint(o.init_from)["model"])
         # channels-last convolutions are faster on CPU; the layout does not change values
         model.to(memory_format=torch.channels_last)
         try:
@@ -563,6 +569,11 @@ class NAEFamily(ReconstructionFamily):
                 hist = _run_phase(self, model, pre, pre_loop, o, (xt, wt, at), (xv, wv, av), gen, show, start)
                 result.phases.append(hist)
             if o.epochs == 0:  # the plain autoencoder (the paper's "AE" baseline)
+                if not result.phases:  # weights from init_from only: record what they give
+                    model.eval()
+                    val = self.validate(model, xv, wv, av, self.loss_terms, 2048)
+                    result.phases.append(PhaseHistory(f"init_from {o.init_from}", val={k: [v] for k, v in val.items()},
+                                                      initial_val=val, best_epoch=1, stop_reason="init_from"))  # fmt: skip
                 return result
             sampler = _Sampler(ReplayBuffer(o.buffer_size, model.latent_dim, o.replay_prob),
                                torch.Generator().manual_seed(loop.seed + 1))  # fmt: skip
