@@ -40,6 +40,7 @@ from ...errors import ConfigError
 from .._torch import require_torch
 from ..family import FitData, ScoreOutput, register_family
 from ..torch_family import Batch, Phase, TorchFamily
+from ._layers import mlp
 
 torch = require_torch()
 nn = torch.nn
@@ -117,16 +118,6 @@ class MAFLayer(nn.Module):  # type: ignore[misc,name-defined]
         return out, log_scale.sum(dim=1)
 
 
-def _mlp(widths: list[int]) -> Any:
-    """Dense layers with ELU between them and a linear last layer."""
-    layers: list[Any] = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(widths) - 2:
-            layers.append(nn.ELU())
-    return nn.Sequential(*layers)
-
-
 class NFVAE(nn.Module):  # type: ignore[misc,name-defined]
     """Standardisation (buffers), encoder, MAF stack on the latent, decoder.
 
@@ -149,10 +140,10 @@ class NFVAE(nn.Module):  # type: ignore[misc,name-defined]
         self.item_shape = (self.n_features,)
         self.register_buffer("shift", torch.zeros(self.n_features))
         self.register_buffer("scale", torch.ones(self.n_features))
-        self.encoder = _mlp([self.n_features, *self.hidden, 2 * self.latent])
+        self.encoder = mlp([self.n_features, *self.hidden, 2 * self.latent], nn.ELU)
         # a new module per layer: distinct weights (unlike the paper's public code)
         self.flows = nn.ModuleList(MAFLayer(self.latent, self.made_hidden) for _ in range(self.n_flows))
-        self.decoder = _mlp([self.latent, *self.hidden[::-1], self.n_features])
+        self.decoder = mlp([self.latent, *self.hidden[::-1], self.n_features], nn.ELU)
 
     def set_scaler(self, x: np.ndarray) -> None:
         """Standardise with the mean and standard deviation of training data ``x``."""

@@ -32,6 +32,7 @@ from ..family import FitData, ScoreOutput, register_family
 from ..history import FitResult
 from ..stopping import Decision
 from ..torch_family import Batch, Phase, TorchFamily
+from ._layers import mlp
 
 torch = require_torch()
 nn = torch.nn
@@ -48,16 +49,6 @@ def kl_to_prior(mu: Any, logvar: Any) -> Any:
     ``KL = ½ Σ (mu² + σ² − 1 − log σ²)``, the second term of the paper's Eq. (1).
     """
     return 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).sum(dim=1)
-
-
-def _mlp(widths: list[int]) -> Any:
-    """Dense layers with SeLU between them and a linear last layer."""
-    layers: list[Any] = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(widths) - 2:
-            layers.append(nn.SELU())
-    return nn.Sequential(*layers)
 
 
 class DijetVAE(nn.Module):  # type: ignore[misc,name-defined]
@@ -77,8 +68,8 @@ class DijetVAE(nn.Module):  # type: ignore[misc,name-defined]
         self.item_shape = (self.n_features,)
         self.register_buffer("shift", torch.zeros(self.n_features))
         self.register_buffer("scale", torch.ones(self.n_features))
-        self.encoder = _mlp([self.n_features, *self.hidden, 2 * self.latent])
-        self.decoder = _mlp([self.latent, *self.hidden[::-1], self.n_features])
+        self.encoder = mlp([self.n_features, *self.hidden, 2 * self.latent])
+        self.decoder = mlp([self.latent, *self.hidden[::-1], self.n_features])
 
     def set_scaler(self, x: np.ndarray, kind: str) -> None:
         """Measure the scaler on training data ``x`` (a zero scale keeps unit scale)."""
