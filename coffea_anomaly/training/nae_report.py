@@ -56,7 +56,7 @@ def _spec(sample: Any, label: str, truth_match: bool, model_path: str | Path) ->
 
 
 def symmetric_tagging(
-    models: Mapping[str, tuple[str | Path, str | Path]],
+    models: Mapping[str, tuple[str | Path | None, str | Path | None]],
     qcd: Any,
     top: Any,
     out_dir: str | Path | None = None,
@@ -68,8 +68,8 @@ def symmetric_tagging(
 
     Args:
         models: legend label -> (model trained on QCD, model trained on tops), ``.onnx``
-            paths or shipped names' paths, e.g. ``{"AE": (ae_qcd, ae_top), "NAE":
-            (nae_qcd, nae_top)}``.
+            paths, e.g. ``{"AE": (ae_qcd, ae_top), "NAE": (nae_qcd, nae_top), "WNAE":
+            (wnae_qcd, None)}`` (None: no model for that direction).
         qcd, top: the QCD and top samples (independent of the training samples): a
             folder/fileset path, or a :class:`~coffea_anomaly.training.settings.SampleSpec`.
             A path gets the scoring model's training selection, tops truth-matched.
@@ -79,7 +79,7 @@ def symmetric_tagging(
         progress: progress bars while reading (default: when stderr is a terminal).
 
     Returns:
-        label -> direction (``top_in_qcd``, ``qcd_in_top``) -> ``auc``, ``rejection``
+        label -> direction (``top_in_qcd``, ``qcd_in_top``; those with a model) -> ``auc``, ``rejection``
         (1/ε_B at ``eps_s``), ``n_signal``, ``n_background``, ``model``, ``fpr``, ``tpr``.
     """
     from ..metrics import background_rejection_at
@@ -92,6 +92,8 @@ def symmetric_tagging(
     for name, (on_qcd, on_top) in models.items():
         result[name] = {}
         for direction, model in (("top_in_qcd", on_qcd), ("qcd_in_top", on_top)):
+            if model is None:  # a model trained in one direction only (e.g. a WNAE on QCD)
+                continue
             if direction == "top_in_qcd":
                 sig, bkg = _spec(top, "top", True, model), _spec(qcd, "qcd", False, model)
             else:
@@ -127,6 +129,8 @@ def _plot_symmetric(result: dict[str, dict[str, dict[str, Any]]], path: Path, ep
     titles = {"top_in_qcd": "tops in QCD (trained on QCD)", "qcd_in_top": "QCD in tops (trained on tops)"}
     for ax, direction in zip(axes, DIRECTIONS):
         for i, (name, dirs) in enumerate(result.items()):
+            if direction not in dirs:
+                continue
             r = dirs[direction]
             keep = r["fpr"] > 0
             ax.plot(r["tpr"][keep], 1.0 / r["fpr"][keep], color=f"C{i}",
