@@ -81,6 +81,8 @@ class RunConfig:
             raise ConfigError(f"max_chunks must be >= 1, got {self.max_chunks}")
         if self.fileset is None:
             raise ConfigError("the run config needs a 'fileset'")
+        if hasattr(self.fileset, "model_dump"):  # coffea's DataGroupSpec: kept as its plain JSON form
+            object.__setattr__(self, "fileset", _plain(self.fileset))
         if not isinstance(self.fileset, (str, Path, dict)):
             raise ConfigError(
                 "RunConfig option 'fileset': expected a path to a fileset JSON or a mapping "
@@ -173,8 +175,10 @@ def load_fileset(fileset: Any) -> dict[str, dict[str, Any]]:
     ``{dataset: {"files": {path: tree}, "metadata": {...}}}``, plus ``"entries": {path: n}``
     when the fileset gives numbers of entries.
 
-    Files may be a list of paths, ``{path: tree}`` or coffea's preprocessed form
+    A dataset may be a list of paths or URLs, or ``{"files": ..., "metadata": ...}``
+    with files as a list, ``{path: tree}`` or coffea's preprocessed form
     ``{path: {"object_path": tree, "num_entries": n, ...}}`` (``entries`` keeps the ``n``).
+    coffea's ``DataGroupSpec`` / ``DatasetSpec`` objects and their JSON are read as well.
     """
     base = None
     if isinstance(fileset, (str, Path)):
@@ -186,10 +190,12 @@ def load_fileset(fileset: Any) -> dict[str, dict[str, Any]]:
         except json.JSONDecodeError as err:
             raise ConfigError(f"fileset {p} is not valid JSON: {err}") from err
         base = p.parent
+    fileset = _plain(fileset)
     if not isinstance(fileset, dict) or not fileset:
         raise ConfigError("the fileset must be a non-empty mapping dataset -> files")
     out: dict[str, dict[str, Any]] = {}
     for name, spec in fileset.items():
+        spec = _plain(spec)
         if isinstance(spec, (list, tuple)):
             spec = {"files": {f: "Events" for f in spec}}
         if not isinstance(spec, dict):
@@ -212,6 +218,9 @@ def load_fileset(fileset: Any) -> dict[str, dict[str, Any]]:
                 raise ConfigError(f"dataset {name!r}: file names must be strings, got {f!r}")
             n = None
             if isinstance(tree, dict):
+                if tree.get("format", "root") not in ("root", None):
+                    raise ConfigError(f"dataset {name!r}: {f} is a {tree['format']} file; only ROOT files "
+                                      "(TTree or RNTuple) can be run")  # fmt: skip
                 n = tree.get("num_entries")
                 tree = tree.get("object_path")
             if tree is not None and not isinstance(tree, str):
@@ -227,3 +236,10 @@ def load_fileset(fileset: Any) -> dict[str, dict[str, Any]]:
         if entries:
             out[str(name)]["entries"] = entries
     return out
+
+
+def _plain(obj: Any) -> Any:
+    """A pydantic model (coffea's ``DataGroupSpec``, ``DatasetSpec``) as its JSON-like dict; anything else as is."""
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    return obj
