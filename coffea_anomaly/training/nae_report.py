@@ -125,7 +125,7 @@ def symmetric_tagging(
 def _plot_symmetric(result: dict[str, dict[str, dict[str, Any]]], path: Path, eps_s: float) -> Path:
     from ..plotting.style import new_figure, save
 
-    fig, axes = new_figure(ncols=2, figsize=(14, 6.5))
+    fig, axes = new_figure(ncols=2, figsize=(17, 7.5), gridspec_kw={"wspace": 0.3})
     titles = {"top_in_qcd": "tops in QCD (trained on QCD)", "qcd_in_top": "QCD in tops (trained on tops)"}
     for ax, direction in zip(axes, DIRECTIONS):
         for i, (name, dirs) in enumerate(result.items()):
@@ -133,18 +133,19 @@ def _plot_symmetric(result: dict[str, dict[str, dict[str, Any]]], path: Path, ep
                 continue
             r = dirs[direction]
             keep = r["fpr"] > 0
+            rej = f"= {r['rejection']:.0f}" if np.isfinite(r["rejection"]) else f"> {r['n_background']}"
             ax.plot(r["tpr"][keep], 1.0 / r["fpr"][keep], color=f"C{i}",
                     ls="--" if name.upper().startswith("AE") else "-",
-                    label=f"{name}: AUC {r['auc']:.3f}, $1/\\epsilon_B$({eps_s:g}) = {r['rejection']:.0f}")  # fmt: skip
+                    label=f"{name}: AUC {r['auc']:.3f}, $1/\\epsilon_B$({eps_s:g}) {rej}")  # fmt: skip
         grid = np.linspace(0.01, 1, 100)
         ax.plot(grid, 1.0 / grid, ls=":", color="grey", label="random")
         ax.axvline(eps_s, color="grey", lw=0.8)
         ax.set_yscale("log")
         ax.set_xlim(0, 1)
-        ax.set_title(titles[direction], fontsize="medium")
+        ax.set_title(titles[direction], fontsize="small")
         ax.set_xlabel(r"signal efficiency $\epsilon_S$")
         ax.set_ylabel(r"background rejection $1/\epsilon_B$")
-        ax.legend(fontsize="x-small", loc="upper right")
+        ax.legend(fontsize="x-small", loc="upper right", frameon=True)
     return save(fig, path)
 
 
@@ -177,12 +178,13 @@ def plot_energy_curves(model_path: str | Path, path: str | Path) -> Path:
     ax.set_yscale("log")
     ax.set_ylabel(r"energy / $E_0$")
     e0 = phase.get("initial_val", {}).get("e0")
-    ax.text(0.02, 0.03, r"$E_0$ = mean validation MSE after pre-training" + (f" = {e0:.3g}" if e0 else ""),
-            transform=ax.transAxes, fontsize="x-small")  # fmt: skip
     ax.set_title(f"{card.name}: {phase['name']} phase, stop: {phase['stop_reason']}"
-                 + (f", collapse flagged at {flagged}" if flagged else ""), fontsize="small")  # fmt: skip
+                 + (f", collapse flagged at {flagged}" if flagged else "")
+                 + "\n" + r"$E_0$ = mean validation MSE after pre-training" + (f" = {e0:.3g}" if e0 else ""),
+                 fontsize="small")  # fmt: skip
     ax.legend(fontsize="x-small")
-    bx.plot(epochs, phase["val"]["loss"], "k.-", label="validation loss")
+    what = r"Wasserstein distance / $E_0$" if phase["name"] == "wasserstein" else r"$(E^+ - E^-)/(T E_0)$"
+    bx.plot(epochs, phase["val"]["loss"], "k.-", label=f"validation loss: {what}")
     bx.axhline(0, color="grey", lw=0.8)
     bx.set_xlabel("energy-phase epoch")
     bx.set_ylabel("loss")
