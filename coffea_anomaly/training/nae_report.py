@@ -127,7 +127,7 @@ def _plot_symmetric(result: dict[str, dict[str, dict[str, Any]]], path: Path, ep
 
     fig, axes = new_figure(ncols=2, figsize=(17, 7.5), gridspec_kw={"wspace": 0.3})
     titles = {"top_in_qcd": "tops in QCD (trained on QCD)", "qcd_in_top": "QCD in tops (trained on tops)"}
-    for ax, direction in zip(axes, DIRECTIONS):
+    for ax, direction in zip(axes, DIRECTIONS, strict=True):
         for i, (name, dirs) in enumerate(result.items()):
             if direction not in dirs:
                 continue
@@ -170,7 +170,7 @@ def plot_energy_curves(model_path: str | Path, path: str | Path) -> Path:
         if key in phase["train"]:
             ax.plot(epochs, phase["train"][key], color=color, label=f"{text}, training mean")
         ax.plot(epochs, phase["val"][key], "o", color=color, mfc="none", label=f"{text}, validation probe")
-    flagged = [e for e, c in zip(epochs, phase["val"].get("collapse", [])) if c > 0]
+    flagged = [e for e, c in zip(epochs, phase["val"].get("collapse", []), strict=False) if c > 0]
     for e in flagged:
         ax.axvspan(e - 0.5, e + 0.5, color="orange", alpha=0.3, lw=0)
     if phase.get("best_epoch"):

@@ -10,9 +10,9 @@ import yaml
 
 pytest.importorskip("torch")
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from coffea_anomaly.cli.main import cli  # noqa: E402
+from coffea_anomaly.cli.main import cli
 
 SEL = {"pt_min": 300.0, "pt_max": 2000.0, "eta_max": 2.5}
 IMAGE = {"npix": 40, "eta_range": 0.58, "phi_range": 0.70, "flip": "half", "quadrant": "lower_left",
@@ -54,8 +54,11 @@ def test_symmetric_tagging_figure_and_numbers(tmp_path: Path, generated) -> None
     for dirs in result.values():
         assert set(dirs) == {"top_in_qcd", "qcd_in_top"}
         for r in dirs.values():
-            assert 0.0 <= r["auc"] <= 1.0 and r["rejection"] >= 1.0 and r["n_signal"] > 0
+            assert 0.0 <= r["auc"] <= 1.0
+            assert r["rejection"] >= 1.0
+            assert r["n_signal"] > 0
     saved = json.loads((tmp_path / "report" / "symmetric_tagging.json").read_text())
-    assert saved["scored_with"] == "coffea_anomaly.score" and saved["eps_s"] == 0.2
+    assert saved["scored_with"] == "coffea_anomaly.score"
+    assert saved["eps_s"] == 0.2
     assert (tmp_path / "report" / "symmetric_tagging.png").stat().st_size > 10_000
     assert plot_energy_curves(models["NAE"][0], tmp_path / "e.png").exists()

@@ -88,7 +88,8 @@ def test_replay_buffer_overwrites_the_oldest_points_and_round_trips() -> None:
     assert sorted(buf.data[:, 0].tolist()) == [4.0, 6.0, 8.0, 10.0]  # 0 and 2 were the oldest
     copy = ReplayBuffer(capacity=4, dim=2, replay_prob=1.0)
     copy.load_state_dict(buf.state_dict())
-    assert torch.equal(copy.data, buf.data) and copy._next == buf._next
+    assert torch.equal(copy.data, buf.data)
+    assert copy._next == buf._next
 
 
 def test_pot_distance_on_hand_computable_point_sets() -> None:

@@ -11,7 +11,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from coffea_anomaly.training.family import FitData, get_family  # noqa: E402
 from coffea_anomaly.training.families.nae import (  # noqa: E402
     CollapseStopping,
     NAEFamily,
@@ -19,6 +18,7 @@ from coffea_anomaly.training.families.nae import (  # noqa: E402
     WNAEFamily,
     load_checkpoint,
 )
+from coffea_anomaly.training.family import FitData, get_family  # noqa: E402
 from coffea_anomaly.training.settings import LoopConfig  # noqa: E402
 from coffea_anomaly.training.torch_family import Batch  # noqa: E402
 
@@ -56,11 +56,13 @@ def _fit(family, data: FitData, options: dict, seed: int = 3):
 
 def test_registered_with_the_paper_defaults() -> None:
     nae, wnae = get_family("nae"), get_family("wnae")
-    assert isinstance(nae, NAEFamily) and isinstance(wnae, WNAEFamily)
+    assert isinstance(nae, NAEFamily)
+    assert isinstance(wnae, WNAEFamily)
     o = nae.options({})
     assert (o.z_steps, o.z_step_size, o.z_noise, o.x_steps, o.x_step_size, o.x_noise) == (30, 100.0, 1e-2, 30, 50.0, 1e-4)
     assert (o.buffer_size, o.replay_prob, o.learning_rate, o.batch_size, o.l2) == (10000, 0.95, 1e-5, 128, 1e-8)
-    assert o.loss == "nae" and wnae.options({}).loss == "wasserstein"
+    assert o.loss == "nae"
+    assert wnae.options({}).loss == "wasserstein"
     assert NAENetwork().latent_dim == 3
 
 
@@ -76,7 +78,9 @@ def test_two_phases_log_energies_and_resume_reproduces_the_run(data: FitData, tm
     # interrupted after 1 energy epoch, then resumed for the second
     _fit(family, data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
     state = load_checkpoint(ckpt)
-    assert state["epoch"] == 1 and state["finished"] and state["energy_history"]["val"]["e_neg"]
+    assert state["epoch"] == 1
+    assert state["finished"]
+    assert state["energy_history"]["val"]["e_neg"]
     resumed, h_resumed = _fit(family, data, {**TINY, "checkpoint": str(ckpt)})
     straight, h_straight = _fit(family, data, dict(TINY))
 
@@ -87,11 +91,12 @@ def test_two_phases_log_energies_and_resume_reproduces_the_run(data: FitData, tm
         assert len(energy.train[key]) == 2
     for key in ("e_pos", "e_neg", "loss", "collapse", "neg_diversity"):
         assert len(energy.val[key]) == 2
-    assert energy.best_epoch in (1, 2) and energy.stop_reason == "epochs"
+    assert energy.best_epoch in (1, 2)
+    assert energy.stop_reason == "epochs"
     # the resumed run is the uninterrupted one
     assert [p.name for p in h_resumed.phases] == names
     assert h_resumed.phases[1].val["e_neg"] == pytest.approx(energy.val["e_neg"], rel=1e-5)
-    for (k, a), b in zip(resumed.state_dict().items(), straight.state_dict().values()):
+    for (k, a), b in zip(resumed.state_dict().items(), straight.state_dict().values(), strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-8, err_msg=k)
     # a checkpoint of another configuration is refused, not reused
     with pytest.raises(Exception, match="another configuration"):
@@ -103,7 +108,8 @@ def test_collapse_is_flagged_and_stops_the_phase(data: FitData) -> None:
     _, history = _fit(get_family("nae"), data, {**TINY, "epochs": 5, "collapse_energy_ratio": 1e-9})
     energy = history.phases[-1]
     assert energy.stop_reason == "sampler_collapse"
-    assert energy.val["collapse"] == [1.0, 1.0] and energy.val["collapse_energy"] == [1.0, 1.0]
+    assert energy.val["collapse"] == [1.0, 1.0]
+    assert energy.val["collapse_energy"] == [1.0, 1.0]
     assert energy.best_epoch == 0  # the pre-trained weights are kept
 
 
@@ -112,7 +118,9 @@ def test_collapse_stopping_keeps_the_loss_closest_to_zero() -> None:
     seen = [rule.update(e, {"loss": v, "collapse": c}) for e, (v, c) in
             enumerate([(0.5, 0), (-0.1, 0), (0.01, 1), (0.2, 0), (0.0, 1), (0.0, 1)], 1)]  # fmt: skip
     assert [d.best for d in seen] == [True, True, False, False, False, False]
-    assert seen[-1].stop and seen[-1].reason == "sampler_collapse" and not seen[-2].stop
+    assert seen[-1].stop
+    assert seen[-1].reason == "sampler_collapse"
+    assert not seen[-2].stop
 
 
 def test_wasserstein_loss_reaches_the_network_through_the_cost_matrix(data: FitData) -> None:
@@ -130,7 +138,8 @@ def test_wasserstein_loss_reaches_the_network_through_the_cost_matrix(data: FitD
     assert set(terms) == {"wasserstein", "e_pos", "e_neg"}
     terms["wasserstein"].backward()
     dec = [p.grad for n, p in model.named_parameters() if n.startswith("decoder")]
-    assert all(g is not None for g in dec) and sum(float(g.abs().sum()) for g in dec) > 0
+    assert all(g is not None for g in dec)
+    assert sum(float(g.abs().sum()) for g in dec) > 0
 
 
 def test_wnae_trains_both_phases(data: FitData) -> None:
@@ -189,7 +198,7 @@ def test_energy_curves_plot_from_the_card(data: FitData, tmp_path: Path) -> None
 def test_plain_ae_from_a_pretrained_checkpoint(data: FitData, tmp_path: Path) -> None:
     family = get_family("nae")
     ckpt = tmp_path / "nae.ckpt"
-    nae, _ = _fit(family, data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
+    _nae, _ = _fit(family, data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
     pretrained = load_checkpoint(ckpt)  # written after pre-training and after epoch 1
     ae, history = _fit(family, data, {**TINY, "pretrain_epochs": 0, "epochs": 0, "init_from": str(ckpt)})
     assert [p.stop_reason for p in history.phases] == ["init_from"]

@@ -448,7 +448,7 @@ class NAEFamily(ReconstructionFamily):
         # straight through the detached pixel steps, then k differentiable steps
         x0 = model.decode(zc.x)
         x = x0 + (xc.x - x0).detach()
-        for t in range(k):
+        for _ in range(k):
             e = model.energy(x)
             (g,) = torch.autograd.grad(e.sum(), x, create_graph=True)
             sigma = o.x_noise * (o.x_anneal if o.x_anneal is not None else 1.0)
