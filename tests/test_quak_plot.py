@@ -104,3 +104,20 @@ def test_demo_report_has_a_quak_section_only_when_the_run_has_quak_plots(tmp_pat
     assert secs[1]["figures"] == ["dijet/plots/mjj.png"]
     assert secs[2]["figures"] == [f"dijet/plots/{NAME}.png"]
     assert "`quak.background` vs `quak.wprime_2prong`" in " ".join(secs[2]["bullets"])
+
+
+def test_demo_report_has_the_symmetric_tagging_section_when_it_ran(tmp_path: Path) -> None:
+    from coffea_anomaly.demo import SYMMETRIC_MODELS, _sections
+    from coffea_anomaly.resources import model_path
+
+    summary = {"events_read": 10, "items_scored": 12, "wall_time_s": 1.0, "items_scored_per_s": 12.0,
+               "all_events_accounted": True, "datasets": {}, "models": {"m": {}}, "plots": []}
+    run = SimpleNamespace(out_dir=tmp_path / "jets", summary=summary)
+    headline = {"symmetric_tagging": {"aucs": {"NAE qcd_in_top": 0.85}, "figures": ["nae/symmetric_tagging.png"]}}
+    secs = _sections(tmp_path, headline, run, run)
+    sym = next(s for s in secs if s["title"].startswith("Symmetric tagging"))
+    assert sym["figures"] == ["nae/symmetric_tagging.png"] and sym["bullets"] == ["NAE qcd in top: AUC 0.850"]
+    assert all(s["title"] != sym["title"] for s in _sections(tmp_path, {}, run, run))
+    # every model the demo compares is shipped
+    for pair in SYMMETRIC_MODELS.values():
+        assert all(model_path(m).is_file() for m in pair if m)
