@@ -75,7 +75,8 @@ def test_run_takes_a_datagroupspec(two: dict[str, Any], tmp_path: Path) -> None:
     res = run_analysis(RunConfig(fileset=group, models=[two["model"]], plots=False), tmp_path / "out")
     ds = res.summary["datasets"]["qcd"]
     assert ds["events_in_files"] == ds["events_read"] == 2 * len(EVENTS)
-    assert res.summary["all_events_accounted"] and ds["metadata"] == {"role": "background"}
+    assert res.summary["all_events_accounted"]
+    assert ds["metadata"] == {"role": "background"}
     saved = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert set(saved["config"]["fileset"]["qcd"]["files"]) == set(two["paths"])
 
