@@ -18,6 +18,7 @@ import os
 import sys
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from coffea import processor
@@ -41,6 +42,8 @@ __all__ = [
 PREFLIGHT_EVENTS = 50
 #: outputs merged per task in the Dask executor's reduction tree (never one growing list)
 TREE_REDUCTION = 8
+#: files per graph in the dask-awkward executor (each graph traces the processor once on the client)
+FILES_PER_GRAPH = 50
 #: seconds a LocalCluster gets to shut down; a slower close is logged, not raised
 CLUSTER_CLOSE_TIMEOUT = 60
 
@@ -399,10 +402,13 @@ def _run_dask_awkward(
     skip: bool,
     progress: bool,
 ) -> dict[str, Any]:
-    """``apply_to_fileset`` one file at a time, computed together on the cluster.
+    """``apply_to_fileset`` on groups of :data:`FILES_PER_GRAPH` files, computed together on the cluster.
 
-    One graph per file lets a file that fails to read be skipped (``skip``) while the
-    others are kept, and gives a progress bar (stderr) over files as they finish.
+    One graph per group (not per file: building a graph traces the processor on the
+    client, ~0.5 s each) keeps the client's work small. A group that fails because of a
+    file is run again one file per graph, so that the bad file is named and, with
+    ``skip``, only it is skipped. Outputs are added up as groups finish (one running sum, not a list), and a
+    progress bar (stderr) counts files and chunks done.
     """
     import dask
     from coffea.dataset_tools import apply_to_fileset, preprocess
@@ -428,8 +434,8 @@ def _run_dask_awkward(
             for ds, s in fileset.items()
         }
         with coffea_bars(False):  # also silences coffea's advertisement for DataGroupSpec
-            # the form is saved so that apply_to_fileset builds each file's graph without
-            # opening the file on the client
+            # the form is saved so that apply_to_fileset builds the graphs without
+            # opening the files on the client
             available, _ = preprocess(spec, step_size=chunksize, align_clusters=False, skip_bad_files=skip,
                                       save_form=True, scheduler=client,
                                       uproot_options={"timeout": OPEN_TIMEOUT_S})  # fmt: skip
@@ -440,35 +446,74 @@ def _run_dask_awkward(
                     fail(ds, path, int((s.get("entries") or {}).get(path) or 0), "unreadable (dask-awkward preprocess)")
         if max_chunks is not None:
             available = limit_chunks(available, max_chunks)
-        futures = {}
-        for ds, s in available.items():
-            for path, finfo in s["files"].items():
-                one = {ds: {"files": {path: finfo}, "metadata": s.get("metadata")}}
-                graph = apply_to_fileset(proc, one, schemaclass=QuietNanoAODSchema)
-                n = sum(int(b) - int(a) for a, b in finfo.get("steps") or [])
-                futures[client.compute(dask.delayed(graph))] = (ds, path, n)
-        outputs = []
+        items = [_FileItem(ds, path, finfo) for ds, s in available.items() for path, finfo in s["files"].items()]
+
+        def submit(group: list[_FileItem]) -> Any:
+            graph = apply_to_fileset(proc, _group_fileset(available, group), schemaclass=QuietNanoAODSchema)
+            fut = client.compute(dask.delayed(graph))
+            pending[fut] = group
+            return fut
+
+        pending: dict[Any, list[_FileItem]] = {}
+        done = as_completed([submit(items[i : i + FILES_PER_GRAPH]) for i in range(0, len(items), FILES_PER_GRAPH)])
+        total_chunks = sum(len(it.finfo.get("steps") or []) for it in items)
+        chunks_done = 0
+        out: Any = None
+        bar = tqdm(total=len(items), desc="dask-awkward", unit="file", disable=not progress, file=sys.stderr)
         try:
-            done = as_completed(list(futures))
-            for fut in tqdm(done, total=len(futures), desc="dask-awkward", unit="file", disable=not progress,
-                            file=sys.stderr):  # fmt: skip
-                ds, path, n = futures[fut]
+            for fut in done:
+                group = pending.pop(fut)
                 try:
-                    outputs.extend(fut.result().values())
+                    result = fut.result()
                 except Exception as err:
-                    if not (skip and is_file_error(err)):
+                    file_error = is_file_error(err)
+                    if file_error and len(group) > 1:  # find the bad file(s): one graph per file
+                        for it in group:
+                            done.add(submit([it]))
+                        continue
+                    if not (skip and file_error):
                         died = _worker_died(err)
                         if died is not None:
                             raise died from err
                         if isinstance(err, CoffeaAnomalyError):
                             raise
-                        raise InputDataError(f"{path}: {first_line(err)}") from err
-                    fail(ds, path, n, first_line(err))
+                        where = group[0].path if len(group) == 1 else f"one of {len(group)} files from {group[0].path}"
+                        raise InputDataError(f"{where}: {first_line(err)}") from err
+                    fail(group[0].ds, group[0].path, group[0].events, first_line(err))
+                    result = {}
+                finally:
+                    fut.release()
+                out = processor.accumulate(result.values(), out)
+                chunks_done += sum(len(it.finfo.get("steps") or []) for it in group)
+                bar.update(len(group))
+                bar.set_postfix_str(f"chunks {chunks_done}/{total_chunks}", refresh=False)
         finally:
-            client.cancel([f for f in futures if not f.done()])
-    out = processor.accumulate(outputs) if outputs else {}
+            bar.close()
+            client.cancel([f for f in pending if not f.done()])
     out = dict(out or {})
     if failed:
         out["failed_chunks"] = processor.accumulate([out.get("failed_chunks") or {}, failed])
         out["events_failed"] = processor.accumulate([out.get("events_failed") or {}, events_failed])
+    return out
+
+
+@dataclass(frozen=True)
+class _FileItem:
+    """One file of a preprocessed fileset: its dataset, path and coffea file info (steps, ...)."""
+
+    ds: str
+    path: str
+    finfo: dict[str, Any]
+
+    @property
+    def events(self) -> int:
+        return sum(int(b) - int(a) for a, b in self.finfo.get("steps") or [])
+
+
+def _group_fileset(available: dict[str, dict[str, Any]], group: list[_FileItem]) -> dict[str, dict[str, Any]]:
+    """The preprocessed fileset cut to ``group``'s files (each dataset keeps its form and metadata)."""
+    out: dict[str, dict[str, Any]] = {}
+    for it in group:
+        ds = out.setdefault(it.ds, {**{k: v for k, v in available[it.ds].items() if k != "files"}, "files": {}})
+        ds["files"][it.path] = it.finfo
     return out
