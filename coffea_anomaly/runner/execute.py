@@ -43,7 +43,7 @@ PREFLIGHT_EVENTS = 50
 #: outputs merged per task in the Dask executor's reduction tree (never one growing list)
 TREE_REDUCTION = 8
 #: files per graph in the dask-awkward executor (each graph traces the processor once on the client)
-FILES_PER_GRAPH = 50
+FILES_PER_GRAPH = 100
 #: seconds a LocalCluster gets to shut down; a slower close is logged, not raised
 CLUSTER_CLOSE_TIMEOUT = 60
 
