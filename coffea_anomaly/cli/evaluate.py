@@ -59,6 +59,8 @@ def command(
     """
     from ..training.evaluate import evaluate_model, evaluate_models
 
+    if quak_spaces:
+        _check_quak(models, quak_spaces)
     # several models: all on the samples selected as the first model was trained
     sig, bkg = _samples(models[0], signal, background, pt_min, pt_max, signal_truth_match, max_items, weighted)
     if through_score and len(models) > 1:
@@ -76,15 +78,26 @@ def command(
             click.echo(f"model {result.model_name}:")
         _echo(result)
     if quak_spaces:
-        if len(results) > 1:
-            from ..errors import ConfigError
-
-            raise ConfigError("--quak takes one (bundle) model")
         _quak(results[0], quak_spaces, out)
     if results[0].roc_png is not None:
         click.echo(f"ROC curve: {results[0].roc_png}")
     if results[0].json_path is not None:
         click.echo(f"metrics: {results[0].json_path}")
+
+
+def _check_quak(models: tuple[str, ...], spaces: tuple[str, ...]) -> None:
+    """Refuse --quak before any sample is read: one model, and losses its card names."""
+    from ..errors import ConfigError
+    from ..inference.card import read_card
+
+    if len(models) > 1:
+        raise ConfigError("--quak takes one (bundle) model")
+    known = read_card(models[0]).score_names
+    for space in spaces:
+        missing = [n.strip() for n in space.split(",") if n.strip() not in known]
+        if missing:
+            raise ConfigError(f"--quak {space}: {', '.join(missing)} is not a loss of {models[0]}; "
+                              f"known: {', '.join(known)}")  # fmt: skip
 
 
 def _quak(result: object, spaces: tuple[str, ...], out: str | None) -> None:

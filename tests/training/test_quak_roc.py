@@ -56,3 +56,16 @@ def test_missing_loss_is_a_config_error() -> None:
         quak_roc({"a": np.ones(3)}, {"a": np.ones(3)}, ["a", "b"])
     with pytest.raises(ConfigError):
         quak_roc({}, {}, [])
+
+
+def test_evaluate_refuses_an_unknown_quak_loss_before_reading_samples(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from coffea_anomaly.cli.main import cli
+    from coffea_anomaly.resources import model_path
+
+    res = CliRunner().invoke(cli, ["evaluate", str(model_path("quak")), "--signal", str(tmp_path / "absent"),
+                                   "--background", str(tmp_path / "absent"), "--quak", "background,nope"])  # fmt: skip
+    assert res.exit_code != 0
+    assert "nope is not a loss of" in str(res.exception) + res.output
+    assert "known: background, wprime_2prong" in str(res.exception) + res.output
