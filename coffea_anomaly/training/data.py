@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,15 +65,21 @@ class Inputs:
         }
 
 
-def sample_files(path: str | Path) -> dict[str, str]:
+def sample_files(path: str | Path | Sequence[str | Path]) -> dict[str, str]:
     """The ROOT files of a sample: ``{file: tree}`` from a fileset.json, a folder or a file.
 
     A folder is read through its ``fileset.json``; relative file paths in a fileset are
-    taken relative to the fileset's folder. Every dataset of the fileset is used.
+    taken relative to the fileset's folder. Every dataset of the fileset is used. A list
+    or tuple of such paths is one sample: the union of their files, in order.
 
     Raises:
         InputDataError: the path does not exist or names no ROOT file.
     """
+    if isinstance(path, list | tuple):
+        files = {}
+        for one in path:
+            files.update(sample_files(one))
+        return files
     if _is_url(path):  # root://, https://: a remote file, read as it is (no existence check here)
         return {str(path): "Events"}
     p = Path(path)

@@ -62,7 +62,8 @@ class SampleSpec:
     """A sample: a ``fileset.json``, a folder holding one, or one ROOT file, plus a selection.
 
     Attributes:
-        path: the fileset (relative paths are taken from the current directory).
+        path: the fileset (relative paths are taken from the current directory), or a
+            list of them read as one sample (e.g. two generated QCD samples).
         selection: a :class:`~coffea_anomaly.selection.JetSelection` (jet-level models)
             or :class:`~coffea_anomaly.selection.DijetSelection` (event-level models), or
             its options as a dict (resolved by the training config's level).
@@ -72,13 +73,17 @@ class SampleSpec:
             every selected item counts once.
     """
 
-    path: str
+    path: str | tuple[str, ...]
     selection: Any = field(default_factory=dict)
     max_items: int = 0
     label: str = ""
     weighted: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.path, list | tuple):
+            if not all(isinstance(p, str) and p for p in self.path):
+                raise ConfigError(f"a sample's 'path' list must hold non-empty strings, got {self.path!r}")
+            object.__setattr__(self, "path", tuple(self.path))
         if not self.path:
             raise ConfigError("a sample needs a 'path' (fileset.json, folder or ROOT file)")
         if self.max_items < 0:

@@ -36,6 +36,21 @@ def test_sample_files_from_folder_fileset_and_root_file(tmp_path) -> None:
         sample_files(tmp_path / "missing")
 
 
+def test_a_list_of_paths_is_one_sample_the_union_of_their_files(tmp_path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.root").write_bytes(b"")
+        (tmp_path / name / "fileset.json").write_text(json.dumps({name: {"files": {f"{name}.root": "Events"}}}))
+    both = [str(tmp_path / "a"), str(tmp_path / "b" / "fileset.json")]
+    assert list(sample_files(both)) == [str(tmp_path / "a" / "a.root"), str(tmp_path / "b" / "b.root")]
+    spec = SampleSpec(both, {})
+    assert spec.path == tuple(both)  # frozen, hashable, JSON-able as a list
+    with pytest.raises(InputDataError, match="no sample"):
+        sample_files([str(tmp_path / "a"), str(tmp_path / "missing")])
+    with pytest.raises(ConfigError, match="non-empty strings"):
+        SampleSpec([str(tmp_path / "a"), ""], {})
+
+
 @pytest.mark.slow
 def test_reading_generated_jets_gives_normalised_images(generated) -> None:
     spec = SampleSpec(str(generated["qcd_jets"]), JetSelection(pt_min=550, pt_max=650))
