@@ -32,6 +32,9 @@ __all__ = ["command"]
               help="QUAK space of a bundle's losses (repeatable): the background loss (kept high), then "
                    "signal priors' losses (kept low); adds its envelope ROC (quak_roc.png), e.g. "
                    "--quak background --quak background,wprime_2prong.")  # fmt: skip
+@click.option("--seeds", is_flag=True,
+              help="The MODELS are runs of one model with different seeds: print the mean and spread of every "
+                   "figure of merit (and write seeds.json with --out).")  # fmt: skip
 @click.option("--progress/--quiet", default=None,
               help="Force progress bars on stderr, or none (default: when stderr is a terminal).")  # fmt: skip
 def command(
@@ -48,6 +51,7 @@ def command(
     weighted: bool,
     through_score: bool,
     quak_spaces: tuple[str, ...],
+    seeds: bool,
     progress: bool | None,
 ) -> None:
     """Score a signal and a background sample with each MODEL, print the AUC and the figures
@@ -61,6 +65,10 @@ def command(
 
     if quak_spaces:
         _check_quak(models, quak_spaces)
+    if seeds and len(models) < 2:
+        from ..errors import ConfigError
+
+        raise ConfigError("--seeds needs at least two runs of the model (one ONNX file per seed)")
     # several models: all on the samples selected as the first model was trained
     sig, bkg = _samples(models[0], signal, background, pt_min, pt_max, signal_truth_match, max_items, weighted)
     if through_score and len(models) > 1:
@@ -77,12 +85,34 @@ def command(
         if len(results) > 1:
             click.echo(f"model {result.model_name}:")
         _echo(result)
+    if seeds:
+        _seeds(results, models, out)
     if quak_spaces:
         _quak(results[0], quak_spaces, out)
     if results[0].roc_png is not None:
         click.echo(f"ROC curve: {results[0].roc_png}")
     if results[0].json_path is not None:
         click.echo(f"metrics: {results[0].json_path}")
+
+
+def _seeds(results: list, models: tuple[str, ...], out: str | None) -> None:
+    """Mean ± spread of the figures of merit over the runs; with ``out`` also seeds.json."""
+    from ..training.evaluate import seed_spread
+
+    spread = seed_spread(results)
+    for name, merits in spread.items():
+        click.echo(f"over {len(results)} seeds ({name}): " + ", ".join(
+            f"{k} = {v['mean']:.4g} ± {v['std']:.2g}" for k, v in merits.items()))  # fmt: skip
+    if out is not None:
+        from pathlib import Path
+
+        from ..fileio import write_json
+
+        path = write_json(Path(out) / "seeds.json", {
+            "runs": [{"name": r.model_name, "path": m} for r, m in zip(results, models, strict=True)],
+            "spread": spread, "std": "sample standard deviation (ddof = 1) over the runs",
+        })  # fmt: skip
+        click.echo(f"seed spread: {path}")
 
 
 def _check_quak(models: tuple[str, ...], spaces: tuple[str, ...]) -> None:

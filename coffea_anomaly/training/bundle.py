@@ -40,7 +40,7 @@ from ..config import config_from_dict, config_to_dict, load_yaml
 from ..errors import ConfigError
 from ..metrics import max_significance_improvement
 from ..selection import selection_to_dict
-from .data import load_inputs
+from .data import load_inputs, sample_name
 from .metrics import DEFAULT_QUANTILES, roc_auc, score_quantiles
 from .onnx_io import check_parity, save_onnx
 from .pipeline import (
@@ -216,7 +216,7 @@ def train_bundle(
         metrics[metric_name("loss", "test", "", name, n)] = float(np.average(s_bkg[name], weights=test.weights))
     signal_facts: dict[str, Any] = {}
     for spec, sig in zip(sig_specs, signals):
-        label = spec.label or Path(spec.path).name
+        label = spec.label or sample_name(spec.path)
         s_sig = scorer.predict(sig.x)
         for name in fits:
             metrics[metric_name("auc", label, bkg_label, name, n)] = roc_auc(

@@ -25,7 +25,7 @@ from ..errors import ConfigError, InputDataError
 from ..selection import select_dijets, select_jets
 from .settings import RepresentationChoice, SampleSpec, resolve_selection
 
-__all__ = ["Inputs", "load_inputs", "sample_files"]
+__all__ = ["Inputs", "load_inputs", "sample_files", "sample_name"]
 
 #: events read per chunk (bounded memory for large files)
 CHUNK_EVENTS = 20_000
@@ -103,6 +103,17 @@ def sample_files(path: str | Path | Sequence[str | Path]) -> dict[str, str]:
     if not files:
         raise InputDataError(f"{p} lists no files")
     return files
+
+
+def sample_name(path: str | Path | Sequence[str | Path]) -> str:
+    """A short name of a sample's path for labels: ``.../top_jets/fileset.json`` and
+    ``.../top_jets/`` give ``top_jets``, ``a.root`` gives ``a``, a list ``a+b``."""
+    if isinstance(path, list | tuple):
+        return "+".join(sample_name(p) for p in path)
+    p = Path(str(path))
+    if p.name == "fileset.json":
+        p = p.parent
+    return (p.stem if p.suffix == ".root" else p.name) or str(p)
 
 
 def _chunk_inputs(
@@ -205,7 +216,7 @@ def load_inputs(
     out = Inputs(x=np.zeros(0, dtype=np.float32), weights=None)
     show = sys.stderr.isatty() if progress is None else progress
     cap = spec.max_items or None
-    bar = tqdm(total=cap, desc=f"read {spec.label or Path(spec.path).name}",
+    bar = tqdm(total=cap, desc=f"read {spec.label or sample_name(spec.path)}",
                unit=level, disable=not show, file=sys.stderr)  # fmt: skip
     try:
         for path, tree in files.items():

@@ -19,7 +19,7 @@ from ..plotting.style import styled
 from .metrics import roc_auc, roc_curve
 
 __all__ = ["Evaluation", "evaluate_model", "evaluate_models", "figures_of_merit", "plot_roc", "plot_sculpting",
-           "sample_name", "training_selection"]
+           "sample_name", "seed_spread", "training_selection"]
 
 #: ε_B floor of the maximum significance improvement (below it ε_B is statistical noise)
 SIC_FLOOR = 1e-3
@@ -131,19 +131,18 @@ def training_selection(model_path: str | Path, **changes: Any) -> Any:
 def sample_name(spec: Any) -> str:
     """A short name for a sample: its ``label`` unless generic, else from its path
     (``.../top_jets/fileset.json`` and ``.../top_jets/`` give ``top_jets``, ``a.root`` gives ``a``)."""
+    from .data import sample_name as path_name
+
     if getattr(spec, "label", "") and spec.label not in ("signal", "background"):
         return str(spec.label)
-    p = Path(str(getattr(spec, "path", spec)))
-    if p.name == "fileset.json":
-        p = p.parent
-    return (p.stem if p.suffix == ".root" else p.name) or str(p)
+    return path_name(getattr(spec, "path", spec))
 
 
 def _sample_facts(spec: Any, name: str, n: int) -> dict[str, Any]:
     from ..selection import selection_to_dict
 
     sel = spec.selection
-    return {"name": name, "path": str(spec.path), "items": n, "max_items": spec.max_items,
+    return {"name": name, "path": spec.path if isinstance(spec.path, tuple) else str(spec.path), "items": n, "max_items": spec.max_items,
             "weighted": spec.weighted,
             "selection": selection_to_dict(sel) if hasattr(sel, "kind") else dict(sel or {})}
 
@@ -340,3 +339,46 @@ def evaluate_models(
     for r in results:
         r.roc_png, r.json_path = roc_png, json_path
     return results
+
+
+#: the scalar figures of merit that :func:`seed_spread` summarises
+SPREAD_MERITS = ("auc", "rejection_at_eps_s_0.2", "e10", "e100", "max_sic", "jsd_top_0.05", "jsd_top_0.01")
+
+
+def seed_spread(results: list[Evaluation]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Mean and spread of the figures of merit of one model trained with several seeds.
+
+    ``results`` are evaluations of the runs (the same samples, the same score names).
+
+    Returns:
+        score name -> figure of merit -> ``{"mean", "std" (sample standard deviation,
+        ddof = 1), "min", "max", "values"}``, for the figures in :data:`SPREAD_MERITS`
+        that every run has.
+
+    Raises:
+        ConfigError: fewer than two runs, or runs with different scores.
+    """
+    from ..errors import ConfigError
+
+    if len(results) < 2:
+        raise ConfigError("--seeds needs at least two runs of the model")
+    names = list(results[0].aucs)
+    if any(list(r.aucs) != names for r in results):
+        raise ConfigError("--seeds: the runs do not have the same scores: " +
+                          "; ".join(f"{r.model_name}: {', '.join(r.aucs)}" for r in results))  # fmt: skip
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name in names:
+        per_merit: dict[str, dict[str, Any]] = {}
+        for merit in SPREAD_MERITS:
+            values = []
+            for r in results:
+                m = (r.merits or {}).get(name, {"auc": r.aucs[name]})
+                v = m.get(merit)
+                values.append(v["value"] if isinstance(v, dict) else v)
+            if any(v is None for v in values):
+                continue
+            arr = np.asarray(values, dtype=float)
+            per_merit[merit] = {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)), "min": float(arr.min()),
+                                "max": float(arr.max()), "values": [float(v) for v in arr]}  # fmt: skip
+        out[name] = per_merit
+    return out

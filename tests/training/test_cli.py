@@ -204,3 +204,18 @@ def test_shipped_training_configs_load() -> None:
     assert image.model.params["bottleneck"] == 32 and image.train.selection == JetSelection(550.0, 650.0, 2.0)
     assert dijet.representation.config["features"] == QUAK and dijet.level == "event"
     assert dijet.train.selection == DijetSelection(jet_pt_min=300.0, lead_pt_min=1200.0, eta_max=2.5, deta_max=1.3)
+
+
+def test_evaluate_seeds_gives_mean_and_spread_over_the_runs(trained, generated, tmp_path) -> None:
+    path, _ = trained
+    args = ["evaluate", str(path), "--signal", str(generated["top_jets"]), "--background", str(generated["qcd_jets"]),
+            "--quiet"]  # fmt: skip
+    single = CliRunner().invoke(cli, args)
+    auc = float(re.search(r"AUC = ([0-9.]+)", single.output).group(1))
+    # the same run twice: the mean is its value, the spread zero
+    result = CliRunner().invoke(cli, [*args[:2], str(path), *args[2:], "--seeds", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"over 2 seeds \(score\): auc = ([0-9.]+) ± 0\b", result.output), result.output
+    spread = json.loads((tmp_path / "seeds.json").read_text())["spread"]["score"]
+    assert spread["auc"]["mean"] == pytest.approx(auc, abs=1e-4) and spread["auc"]["std"] == 0.0
+    assert CliRunner().invoke(cli, [*args, "--seeds"]).exit_code != 0  # one run has no spread

@@ -66,3 +66,29 @@ def test_figures_of_merit_collects_every_number(tmp_path) -> None:
     png = plot_sculpting({"a": (mass, BKG, None), "b": (mass, np.random.default_rng(0).uniform(size=1000), None)},
                          tmp_path / "s.png")  # fmt: skip
     assert png.stat().st_size > 1000
+
+
+def _evaluation(auc: float, sic: float, name: str = "score"):
+    from coffea_anomaly.training.evaluate import Evaluation
+
+    merits = {name: {"auc": auc, "rejection_at_eps_s_0.2": 10 * auc, "e10": auc / 2, "e100": auc / 10,
+                     "max_sic": {"value": sic, "eps_s": 0.5, "eps_b": 0.01, "eps_b_floor": 1e-3}}}  # fmt: skip
+    return Evaluation(aucs={name: auc}, n_signal=1, n_background=1, signal_scores={}, background_scores={},
+                      merits=merits, model_name=f"run{auc}")  # fmt: skip
+
+
+def test_seed_spread_is_the_mean_and_sample_std_of_each_figure_over_the_runs() -> None:
+    from coffea_anomaly.errors import ConfigError
+    from coffea_anomaly.training.evaluate import seed_spread
+
+    spread = seed_spread([_evaluation(0.80, 2.0), _evaluation(0.84, 2.6), _evaluation(0.82, 2.3)])
+    auc = spread["score"]["auc"]
+    assert auc["mean"] == pytest.approx(0.82) and auc["std"] == pytest.approx(0.02)  # sqrt((.02²+.02²)/2)
+    assert (auc["min"], auc["max"], auc["values"]) == (0.80, 0.84, [0.80, 0.84, 0.82])
+    assert spread["score"]["max_sic"]["mean"] == pytest.approx(2.3) and spread["score"]["max_sic"]["std"] == pytest.approx(0.3)
+    assert spread["score"]["e100"]["mean"] == pytest.approx(0.082)
+    assert "jsd_top_0.05" not in spread["score"]  # no run has the background masses
+    with pytest.raises(ConfigError, match="at least two runs"):
+        seed_spread([_evaluation(0.8, 2.0)])
+    with pytest.raises(ConfigError, match="not have the same scores"):
+        seed_spread([_evaluation(0.8, 2.0), _evaluation(0.8, 2.0, name="kl")])
