@@ -41,6 +41,21 @@ def _train_bundle(path: Path, out: str, progress: bool | None, **overrides: obje
         click.echo(f"  {metric} = {value:.6g}")
 
 
+def _contamination(cfg: object, sample: str | None, fraction: float | None) -> object:
+    """The config's contamination with --contaminate / --contamination applied."""
+    from ..errors import ConfigError
+    from ..training.settings import Contamination, SampleSpec
+
+    if sample is None and fraction is None:
+        return cfg.contamination
+    if sample is None and cfg.contamination is None:
+        raise ConfigError("--contamination needs --contaminate SIGNAL_SAMPLE (the config names none)")
+    if fraction is None:
+        raise ConfigError("--contaminate needs --contamination FRACTION (e.g. 0.01)")
+    spec = SampleSpec(sample, label="contamination") if sample is not None else cfg.contamination.sample
+    return Contamination(spec, fraction)
+
+
 @click.command("train")
 @click.argument("config")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
@@ -58,6 +73,11 @@ def _train_bundle(path: Path, out: str, progress: bool | None, **overrides: obje
                    "(the card says so when it is the training sample itself).")  # fmt: skip
 @click.option("--signal", "signals", multiple=True,
               help="Signal sample(s) for the AUC at export, replacing the config's in order.")  # fmt: skip
+@click.option("--contaminate", "contaminate", type=str, default=None,
+              help="Signal sample mixed into the training background (with --contamination; Farina et al. "
+                   "§III.C), selected as the training sample.")  # fmt: skip
+@click.option("--contamination", "contamination", type=float, default=None,
+              help="The signal's share of the training items, e.g. 0.01 (validation and test stay background).")  # fmt: skip
 @click.option("--progress/--quiet", default=None,
               help="Force progress bars on stderr, or none (default: when stderr is a terminal).")  # fmt: skip
 def command(
@@ -73,6 +93,8 @@ def command(
     max_items: int | None,
     test_sample: str | None,
     signals: tuple[str, ...],
+    contaminate: str | None,
+    contamination: float | None,
     progress: bool | None,
 ) -> None:
     """Train the model described by CONFIG (a YAML file or a shipped config name) on its
@@ -88,8 +110,8 @@ def command(
     from ..training.bundle import is_bundle_config
 
     if is_bundle_config(path):
-        if sample or max_items is not None or test_sample or signals or name:
-            raise ConfigError("--sample, --max-items, --test, --signal and --name apply to one model, "
+        if sample or max_items is not None or test_sample or signals or name or contaminate or contamination:
+            raise ConfigError("--sample, --max-items, --test, --signal, --name and --contaminate apply to one model, "
                               f"not to the bundle {path} (edit its prior configs)")  # fmt: skip
         _train_bundle(path, out, progress, epochs=epochs, seed=seed, batch_size=batch_size,
                       max_time_s=max_time_s, threads=threads)  # fmt: skip
@@ -113,7 +135,8 @@ def command(
         test = dataclasses.replace(base, path=test_sample)
     if name is not None and not name.strip():
         raise ConfigError("--name must not be empty")
-    cfg = dataclasses.replace(cfg, train=train, test=test, signals=sigs, name=(name or cfg.name).strip())
+    cfg = dataclasses.replace(cfg, train=train, test=test, signals=sigs, name=(name or cfg.name).strip(),
+                              contamination=_contamination(cfg, contaminate, contamination))  # fmt: skip
     report = train_from_config(cfg, out, progress=progress,
                                config_source=str(path))  # fmt: skip
     t = report.card.training

@@ -14,7 +14,7 @@ This module never names a family. Torch is imported only by families that need i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ class _Samples:
     held_name: str
     held_what: str
     signals: list[Inputs] = field(default_factory=list)
+    contamination: dict[str, Any] | None = None
 
 
 def split_indices(
@@ -137,7 +138,37 @@ def _read(cfg: TrainingConfig, rep: RepresentationChoice, progress: bool | None)
         name = "test" if len(i_test) else "validation"
         held = (bkg.x[idx], _weights(bkg, idx), name, f"held-out {name} part of the training sample")
     signals = [load_inputs(spec, rep, cfg.level, progress=progress) for spec in cfg.signals]
-    return _Samples(bkg, i_train, i_val, i_test, *held, signals=signals)
+    data = _Samples(bkg, i_train, i_val, i_test, *held, signals=signals)
+    if cfg.contamination is not None:
+        data = _contaminate(data, cfg, rep, progress)
+    return data
+
+
+def _contaminate(data: _Samples, cfg: TrainingConfig, rep: RepresentationChoice, progress: bool | None) -> _Samples:
+    """Mix signal items into the training part only (validation and test stay background),
+    so that they make ``fraction`` of the training items; chosen with the loop's seed."""
+    c = cfg.contamination
+    n_train = len(data.i_train)
+    n_sig = int(round(c.fraction / (1.0 - c.fraction) * n_train))
+    facts = {"sample": c.sample.path, "selection": config_to_dict(c.sample.selection), "fraction": c.fraction,
+             "n_signal_items": n_sig, "into": "the training part only (validation and test: background)"}  # fmt: skip
+    if n_sig == 0:
+        return replace(data, contamination=facts)
+    sig = load_inputs(c.sample, rep, cfg.level, progress=progress)
+    if n_sig > len(sig.x):
+        raise ConfigError(f"contamination {c.fraction:g} of {n_train} training items needs {n_sig} signal items; "
+                          f"{sample_name(c.sample.path)} has {len(sig.x)}")  # fmt: skip
+    pick = np.sort(np.random.default_rng(cfg.loop.seed + 7919).choice(len(sig.x), n_sig, replace=False))
+    bkg = data.bkg
+    if (bkg.weights is None) != (sig.weights is None):
+        raise ConfigError("the contamination sample must be weighted like the training sample (weighted: ...)")
+    mixed = replace(
+        bkg, x=np.concatenate([bkg.x, sig.x[pick]]),
+        weights=None if bkg.weights is None else np.concatenate([bkg.weights, sig.weights[pick]]),
+        aux={k: np.concatenate([v, sig.aux[k][pick]]) for k, v in bkg.aux.items() if k in sig.aux},
+    )  # fmt: skip
+    i_train = np.concatenate([data.i_train, len(bkg.x) + np.arange(n_sig)])
+    return replace(data, bkg=mixed, i_train=i_train, contamination=facts)
 
 
 def _seed(seed: int) -> None:
@@ -219,6 +250,7 @@ def _training_facts(
         "phases": [p.to_dict() for p in history.phases],
         "fit_wall_s": round(history.wall_s, 1),
         "quantiles_and_losses_from": f"{data.held_what} ({len(data.x_held)} items)",
+        "contamination": data.contamination,
         "package_version": __version__,
     }
 

@@ -24,6 +24,7 @@ from ..errors import ConfigError
 from ..selection import DijetSelection, JetSelection, Selection, selection_from_dict
 
 __all__ = [
+    "Contamination",
     "LoopConfig",
     "ModelSpec",
     "RepresentationChoice",
@@ -88,6 +89,23 @@ class SampleSpec:
             raise ConfigError("a sample needs a 'path' (fileset.json, folder or ROOT file)")
         if self.max_items < 0:
             raise ConfigError(f"max_items must be >= 0, got {self.max_items}")
+
+
+@dataclass(frozen=True)
+class Contamination:
+    """Signal mixed into the training part of the background (Farina et al. §III.C).
+
+    Attributes:
+        sample: the signal sample; without a selection it gets the training sample's.
+        fraction: the signal's share of the training items after the mixing, in [0, 1).
+    """
+
+    sample: SampleSpec
+    fraction: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fraction < 1.0:
+            raise ConfigError(f"contamination fraction must be in [0, 1), got {self.fraction}")
 
 
 @dataclass(frozen=True)
@@ -191,6 +209,7 @@ class TrainingConfig:
     signals: tuple[SampleSpec, ...] = ()
     paper: str = ""
     family: str = "autoencoder"
+    contamination: Contamination | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -203,6 +222,11 @@ class TrainingConfig:
             if spec is not None:
                 object.__setattr__(self, name, _with_selection(spec, self.level))
         object.__setattr__(self, "signals", tuple(_with_selection(s, self.level) for s in self.signals))
+        c = self.contamination
+        if c is not None:
+            sel = c.sample.selection if c.sample.selection else replace(self.train.selection, truth_match=False)
+            spec = _with_selection(replace(c.sample, selection=sel), self.level)
+            object.__setattr__(self, "contamination", replace(c, sample=spec))
 
 
 def _with_selection(spec: SampleSpec, level: str) -> SampleSpec:
