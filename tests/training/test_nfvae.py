@@ -288,3 +288,32 @@ def test_shipped_quak_scores_dijet_events_through_score(generated: dict[str, Pat
             losses.append(bkg)
         means[process] = float(np.median(np.concatenate(losses)))
     assert means["wprime_xy"] > means["qcd_dijet"]
+
+
+def test_columns_restrict_what_the_model_sees_and_export_as_a_gather() -> None:
+    rng = np.random.default_rng(5)
+    x = _two_blobs(600, rng, 0.0)
+    torch.manual_seed(2)
+    opts = NFVAE_FAMILY.options({})
+    data = FitData(x_train=x[:-200], x_val=x[-200:], level="event")
+    cols = [2, 3, 4, 5, 8, 9]
+    model = NFVAE_FAMILY.build({"n_features": 12, "hidden": [16, 8], "latent": 2, "flows": 2, "made_hidden": [8],
+                                "columns": cols}, data, opts)  # fmt: skip
+    NFVAE_FAMILY.fit(model, data, LoopConfig(epochs=2, batch_size=64, seed=2), opts, progress=False)
+    assert model.hyperparameters()["columns"] == cols
+    np.testing.assert_allclose(model.shift.numpy(), x[:-200][:, cols].mean(axis=0), rtol=1e-5, atol=1e-6)
+    # a change in a column it does not see changes nothing; one it sees does
+    other = x[:50].copy()
+    other[:, [0, 1, 6, 7, 10, 11]] += 100.0
+    base = NFVAE_FAMILY.predict(model, x[:50])["loss"]
+    np.testing.assert_array_equal(NFVAE_FAMILY.predict(model, other)["loss"], base)
+    seen = x[:50].copy()
+    seen[:, 3] += 5.0
+    assert np.all(NFVAE_FAMILY.predict(model, seen)["loss"] != base)
+    proto, worst = NFVAE_FAMILY.export(model, x[:60])
+    assert worst <= 1e-5 and proto.graph.input[0].type.tensor_type.shape.dim[1].dim_value == 12
+    assert "Gather" in {n.op_type for n in proto.graph.node}
+    with pytest.raises(ConfigError, match="distinct indices"):
+        NFVAE(columns=[0, 0])
+    with pytest.raises(ConfigError, match="distinct indices"):
+        NFVAE(n_features=12, columns=[12])

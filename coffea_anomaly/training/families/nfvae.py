@@ -128,33 +128,48 @@ class NFVAE(nn.Module):  # type: ignore[misc,name-defined]
         latent: latent dimension (4, §4.2).
         flows: number of MAF layers, each with its own weights.
         made_hidden: widths of each MADE's hidden layers.
+        columns: the input columns the model sees (None: all ``n_features``). The graph
+            still takes all ``n_features`` (one input for every prior of a bundle); e.g. a
+            signal prior without the jet masses learns the prong structure of its sample,
+            not its mass point.
     """
 
     def __init__(self, n_features: int = 12, hidden: tuple[int, ...] = (48, 24), latent: int = 4,
-                 flows: int = 4, made_hidden: tuple[int, ...] = (32, 32)) -> None:  # fmt: skip
+                 flows: int = 4, made_hidden: tuple[int, ...] = (32, 32),
+                 columns: tuple[int, ...] | None = None) -> None:  # fmt: skip
         super().__init__()
         if n_features < 1 or latent < 2 or flows < 0 or not hidden or any(h < 1 for h in (*hidden, *made_hidden)):
             raise ConfigError("NFVAE sizes must be positive (latent >= 2, flows >= 0)")
         self.n_features, self.latent, self.n_flows = int(n_features), int(latent), int(flows)
         self.hidden, self.made_hidden = tuple(int(h) for h in hidden), tuple(int(h) for h in made_hidden)
         self.item_shape = (self.n_features,)
-        self.register_buffer("shift", torch.zeros(self.n_features))
-        self.register_buffer("scale", torch.ones(self.n_features))
-        self.encoder = mlp([self.n_features, *self.hidden, 2 * self.latent], nn.ELU)
+        self.columns = None if columns is None else tuple(int(c) for c in columns)
+        if self.columns is not None:
+            if not self.columns or len(set(self.columns)) != len(self.columns) or \
+                    not all(0 <= c < self.n_features for c in self.columns):  # fmt: skip
+                raise ConfigError(f"columns must be distinct indices in [0, {self.n_features}), got {list(columns)}")
+            self.register_buffer("column_index", torch.tensor(self.columns, dtype=torch.long))
+        n_used = self.n_features if self.columns is None else len(self.columns)
+        self.register_buffer("shift", torch.zeros(n_used))
+        self.register_buffer("scale", torch.ones(n_used))
+        self.encoder = mlp([n_used, *self.hidden, 2 * self.latent], nn.ELU)
         # a new module per layer: distinct weights (unlike the paper's public code)
         self.flows = nn.ModuleList(MAFLayer(self.latent, self.made_hidden) for _ in range(self.n_flows))
-        self.decoder = mlp([self.latent, *self.hidden[::-1], self.n_features], nn.ELU)
+        self.decoder = mlp([self.latent, *self.hidden[::-1], n_used], nn.ELU)
+
+    def _used(self, x: Any) -> Any:
+        return x if self.columns is None else x.index_select(1, self.column_index)
 
     def set_scaler(self, x: np.ndarray) -> None:
         """Standardise with the mean and standard deviation of training data ``x``."""
-        x = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+        x = self._used(torch.as_tensor(np.asarray(x), dtype=torch.float32))
         std = x.std(dim=0, unbiased=False)
         self.shift.copy_(x.mean(dim=0))
         self.scale.copy_(torch.where(std > 0, std, torch.ones_like(std)))
 
     def target(self, x: Any) -> Any:
-        """The standardised inputs, what the decoder reconstructs."""
-        return (x - self.shift) / self.scale
+        """The standardised inputs (the used columns), what the decoder reconstructs."""
+        return (self._used(x) - self.shift) / self.scale
 
     def flow(self, z: Any) -> tuple[Any, Any]:
         """``(z_K, Σ_k log|det ∂f_k/∂z_{k−1}|)`` of latent points ``z``."""
@@ -187,7 +202,8 @@ class NFVAE(nn.Module):  # type: ignore[misc,name-defined]
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"n_features": self.n_features, "hidden": list(self.hidden), "latent": self.latent,
-                "flows": self.n_flows, "made_hidden": list(self.made_hidden)}  # fmt: skip
+                "flows": self.n_flows, "made_hidden": list(self.made_hidden),
+                "columns": None if self.columns is None else list(self.columns)}  # fmt: skip
 
 
 @dataclass(frozen=True)
