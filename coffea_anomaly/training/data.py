@@ -25,7 +25,7 @@ from ..errors import ConfigError, InputDataError
 from ..selection import select_dijets, select_jets
 from .settings import RepresentationChoice, SampleSpec, resolve_selection
 
-__all__ = ["Inputs", "load_inputs", "sample_files", "sample_name"]
+__all__ = ["Inputs", "files_within", "load_inputs", "sample_files", "sample_name"]
 
 #: events read per chunk (bounded memory for large files)
 CHUNK_EVENTS = 20_000
@@ -103,6 +103,16 @@ def sample_files(path: str | Path | Sequence[str | Path]) -> dict[str, str]:
     if not files:
         raise InputDataError(f"{p} lists no files")
     return files
+
+
+def files_within(inner: str | Path | Sequence[str | Path], outer: str | Path | Sequence[str | Path]) -> bool:
+    """Whether every ROOT file of the sample ``inner`` is one of the sample ``outer`` (paths
+    resolved, URLs compared as they are): a "test" sample that is the training sample."""
+
+    def resolved(files: dict[str, str]) -> set[str]:
+        return {f if _is_url(f) else str(Path(f).resolve()) for f in files}
+
+    return resolved(sample_files(inner)) <= resolved(sample_files(outer))
 
 
 def sample_name(path: str | Path | Sequence[str | Path]) -> str:

@@ -24,7 +24,7 @@ from .._version import __version__
 from ..config import config_from_dict, config_to_dict
 from ..errors import ConfigError
 from ..selection import selection_to_dict
-from .data import Inputs, load_inputs, sample_files, sample_name
+from .data import Inputs, files_within, load_inputs, sample_name
 from .family import FitData, ModelFamily, ScoreOutput, get_family
 from .history import FitResult
 from ..metrics import max_significance_improvement
@@ -108,10 +108,6 @@ def full_representation_config(rep: RepresentationChoice) -> dict[str, Any]:
     return config_to_dict(config_from_dict(config_class(rep.kind), dict(rep.config)))
 
 
-def _resolved(path: str) -> str:
-    return path if "://" in path else str(Path(path).resolve())
-
-
 def _weights(inputs: Inputs, idx: np.ndarray) -> np.ndarray | None:
     return None if inputs.weights is None else inputs.weights[idx]
 
@@ -129,7 +125,7 @@ def _read(cfg: TrainingConfig, rep: RepresentationChoice, progress: bool | None)
     )
     if cfg.test is not None:
         test = load_inputs(cfg.test, rep, cfg.level, progress=progress)
-        same = set(map(_resolved, sample_files(cfg.test.path))) <= set(map(_resolved, sample_files(cfg.train.path)))
+        same = files_within(cfg.test.path, cfg.train.path)
         what = (f"the training sample itself {cfg.test.path} (not independent: it holds the training items)"
                 if same else f"independent sample {cfg.test.path}")
         held = (test.x, test.weights, "test", what)

@@ -10,7 +10,7 @@ import pytest
 from coffea_anomaly.errors import ConfigError, InputDataError
 from coffea_anomaly.representations import ImageConfig
 from coffea_anomaly.selection import DijetSelection, JetSelection
-from coffea_anomaly.training.data import load_inputs, sample_files
+from coffea_anomaly.training.data import files_within, load_inputs, sample_files
 from coffea_anomaly.training.settings import RepresentationChoice, SampleSpec, resolve_selection
 
 
@@ -49,6 +49,9 @@ def test_a_list_of_paths_is_one_sample_the_union_of_their_files(tmp_path) -> Non
         sample_files([str(tmp_path / "a"), str(tmp_path / "missing")])
     with pytest.raises(ConfigError, match="non-empty strings"):
         SampleSpec([str(tmp_path / "a"), ""], {})
+    # a test sample that is (part of) the training sample is recognised through its files
+    assert files_within(str(tmp_path / "a" / "a.root"), both) and files_within(both, both)
+    assert not files_within(both, str(tmp_path / "a"))
 
 
 @pytest.mark.slow
