@@ -5,8 +5,13 @@ The autoencoder is the image CNN AE of §2.1
 (dense 800, 400, 200, 100, 50, 25, 10, ReLU, then a softmax over 12 classes) learns the
 jet-mass bin of a jet from what the autoencoder gives it: by default the pixel-wise
 reconstruction residual ``|x − x̂|`` (Eq. 7: the argument of the mass proxy is a
-pixel-wise absolute difference), or the reconstruction ``x̂`` itself (``adversary_input:
-output``). The 12 classes are 10 mass bins equally populated by the training background
+pixel-wise absolute difference), the reconstruction ``x̂`` itself (``adversary_input:
+output``), or the per-jet reconstruction loss of Eq. 2 itself (``adversary_input: score``:
+the logarithm of the jet's MSE, standardised within each batch, so that the adversary sees
+where a jet ranks among the others, which is what a cut on the score keeps). Only ``score``
+decorrelates the exported score in practice: against an image input the autoencoder learns
+to scramble the residual's pattern, which fools the adversary while the MSE still follows
+the mass (measured: ``models/README.md``, image_adversarial_ae). The 12 classes are 10 mass bins equally populated by the training background
 (quantiles of ``batch.aux["mass"]`` on the training part) plus an underflow and an
 overflow bin, which the training background does not populate.
 
@@ -44,7 +49,7 @@ __all__ = ["AdversarialAutoencoder", "AdversarialFamily", "AdversarialOptions", 
 
 #: the adversary's hidden layers (§2.3)
 ADVERSARY_WIDTHS = (800, 400, 200, 100, 50, 25, 10)
-ADVERSARY_INPUTS = ("residual", "output")
+ADVERSARY_INPUTS = ("residual", "output", "score")
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,8 @@ class AdversarialOptions:
         lam: λ of Eq. 8 (the paper shows 5·10⁻⁴ with a pixel-summed L_auto; our L_auto is the
             pixel mean, so the same balance needs λ about 1600 times smaller).
         mass_bins: equally populated mass bins (10); two overflow bins are added.
-        adversary_input: ``residual`` (|x − x̂|) or ``output`` (x̂).
+        adversary_input: ``residual`` (|x − x̂|), ``output`` (x̂) or ``score`` (the jet's
+            log-MSE, standardised in the batch).
         adversary_learning_rate: the adversary's Adam learning rate (None: the loop's).
         adversary_steps: adversary updates after each autoencoder update (1 in the paper).
     """
@@ -103,7 +109,7 @@ class AdversarialAutoencoder(nn.Module):  # type: ignore[misc,name-defined]
 
     Args:
         mass_bins: equally populated mass bins of the adversary (plus two overflow bins).
-        adversary_input: ``residual`` or ``output``.
+        adversary_input: ``residual``, ``output`` or ``score``.
         adversary: widths of the adversary's hidden layers (the paper's by default).
         **ae: :class:`ImageCNNAutoencoder`'s parameters.
     """
@@ -117,7 +123,7 @@ class AdversarialAutoencoder(nn.Module):  # type: ignore[misc,name-defined]
         self.item_shape = self.ae.item_shape
         self.adversary_input = adversary_input
         self.adversary_widths = tuple(int(h) for h in adversary)
-        n = int(np.prod(self.item_shape))
+        n = 1 if adversary_input == "score" else int(np.prod(self.item_shape))
         widths = [n, *self.adversary_widths]
         layers: list[Any] = [nn.Flatten()]
         for a, b in zip(widths[:-1], widths[1:]):
@@ -139,12 +145,24 @@ class AdversarialAutoencoder(nn.Module):  # type: ignore[misc,name-defined]
 
     def adversary_logits(self, x: Any, recon: Any) -> Any:
         """The adversary's logits for inputs ``x`` and their reconstruction ``recon``."""
+        if self.adversary_input == "score":
+            return self.adversary(_batch_standardised_log_mse(x, recon)[:, None])
         seen = (x - recon).abs() if self.adversary_input == "residual" else recon
         return self.adversary(seen / self.adversary_scale)
 
     def hyperparameters(self) -> dict[str, Any]:
         return {**self.ae.hyperparameters(), "mass_bins": int(self.mass_edges.numel()) - 1,
                 "adversary_input": self.adversary_input, "adversary": list(self.adversary_widths)}  # fmt: skip
+
+
+def _batch_standardised_log_mse(x: Any, recon: Any) -> Any:
+    """log of each item's reconstruction MSE, shifted and scaled to mean 0, spread 1 over the
+    batch (a batch of one gives 0): the score's rank information, free of its overall scale,
+    which falls by orders of magnitude during training."""
+    z = torch.log(((x - recon) ** 2).reshape(len(x), -1).mean(dim=1) + 1e-20)
+    if len(z) < 2:
+        return torch.zeros_like(z)
+    return (z - z.mean()) / (z.std(unbiased=False) + 1e-6)
 
 
 @dataclass
