@@ -318,13 +318,13 @@ def evaluate_models(
         return results
     out = Path(out_dir)
     curves, sculpt, records = {}, {}, []
-    for path, r in zip(model_paths, results):
+    for path, r, label in zip(model_paths, results, plot_labels(model_paths, [r.model_name for r in results])):
         first = next(iter(r.aucs))
         fpr, tpr, _ = roc_curve(r.signal_scores[first], r.background_scores[first], r.signal_weights,
                                 r.background_weights)  # fmt: skip
-        curves[f"{r.model_name} (AUC {r.aucs[first]:.3f})"] = (fpr, tpr)
+        curves[f"{label} (AUC {r.aucs[first]:.3f})"] = (fpr, tpr)
         if r.background_mass is not None:
-            sculpt[r.model_name] = (r.background_mass, r.background_scores[first], r.background_weights)
+            sculpt[label] = (r.background_mass, r.background_scores[first], r.background_weights)
         records.append({"name": r.model_name, "path": str(path), "aucs": r.aucs, "n_signal": r.n_signal,
                         "n_background": r.n_background, "figures_of_merit": r.merits})  # fmt: skip
     roc_png = plot_roc(curves, out / "roc.png", signal_name=results[0].signal_name,
@@ -339,6 +339,14 @@ def evaluate_models(
     for r in results:
         r.roc_png, r.json_path = roc_png, json_path
     return results
+
+
+def plot_labels(paths: list[str | Path], names: list[str]) -> list[str]:
+    """One legend label per model: its card name, with the file name added where several
+    models share a name (two λ of one config, runs of one seed scan), so none hides another."""
+    repeated = {n for n in names if names.count(n) > 1}
+    labels = [f"{n} ({Path(p).stem})" if n in repeated else n for p, n in zip(paths, names)]
+    return [f"{lab} #{i + 1}" if labels.count(lab) > 1 else lab for i, lab in enumerate(labels)]
 
 
 #: the scalar figures of merit that :func:`seed_spread` summarises

@@ -7,7 +7,7 @@ import pytest
 
 from coffea_anomaly.metrics import (background_rejection_at, mass_by_score_quantile, mass_sculpting_jsd,
                                     signal_efficiency_at)  # fmt: skip
-from coffea_anomaly.training.evaluate import figures_of_merit, plot_sculpting
+from coffea_anomaly.training.evaluate import figures_of_merit, plot_labels, plot_sculpting
 
 # background scores 0..999 (uniform), signal scores: 1000 items, half above every background
 BKG = np.arange(1000.0)
@@ -92,3 +92,13 @@ def test_seed_spread_is_the_mean_and_sample_std_of_each_figure_over_the_runs() -
         seed_spread([_evaluation(0.8, 2.0)])
     with pytest.raises(ConfigError, match="not have the same scores"):
         seed_spread([_evaluation(0.8, 2.0), _evaluation(0.8, 2.0, name="kl")])
+
+
+def test_models_sharing_a_card_name_get_distinct_plot_labels() -> None:
+    """Two λ of one config (same card name) must not overwrite each other's curve or panel."""
+    names = ["image_cnn_ae", "image_adversarial_ae", "image_adversarial_ae"]
+    paths = ["models/image_cnn_ae.onnx", "models/image_adversarial_ae.onnx", "runs/adv_1e-4.onnx"]
+    assert plot_labels(paths, names) == ["image_cnn_ae", "image_adversarial_ae (image_adversarial_ae)",
+                                         "image_adversarial_ae (adv_1e-4)"]  # fmt: skip
+    assert plot_labels(["a/m.onnx", "b/m.onnx"], ["m", "m"]) == ["m (m) #1", "m (m) #2"]
+    assert plot_labels(["x.onnx"], ["x"]) == ["x"]
