@@ -273,7 +273,7 @@ def evaluate_model(
 def plot_sculpting(models: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]], path: str | Path, *,
                    fractions: tuple[float, ...] = SCULPT_FRACTIONS, mass_label: str = "mass") -> Path:  # fmt: skip
     """Background mass shape, all items and the least background-like ``fractions``, one panel
-    per model (side by side).
+    per model (side by side, at most three to a row).
 
     Args:
         models: model name -> (background mass, background score, weights or None).
@@ -284,8 +284,10 @@ def plot_sculpting(models: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | 
     from ..metrics import mass_sculpting_jsd
     from ..plotting.style import save
 
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False, sharey=True)
-    for ax, (name, (mass, score, w)) in zip(axes[0], models.items()):
+    ncols = min(3, len(models))
+    nrows = -(-len(models) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4.8 * nrows), squeeze=False, sharey=True)
+    for ax, (name, (mass, score, w)) in zip(axes.flat, models.items()):
         edges = np.histogram_bin_edges(mass, bins=30)
         ax.hist(mass, edges, weights=w, density=True, histtype="step", color="black", label="all")
         order = np.argsort(score, kind="stable")
@@ -293,11 +295,15 @@ def plot_sculpting(models: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | 
             keep = order[len(order) - int(np.ceil(f * len(order))):]
             jsd = mass_sculpting_jsd(mass, score, f, edges, w)
             ax.hist(mass[keep], edges, weights=None if w is None else w[keep], density=True,
-                    histtype="step", label=f"least background-like {f:.0%} (JSD {jsd:.3f})")  # fmt: skip
-        ax.set_title(name)
-        ax.set_xlabel(f"background {mass_label} [GeV]")
-        ax.legend(fontsize="small")
-    axes[0][0].set_ylabel("density")
+                    histtype="step", label=f"{f:.0%} least bkg-like, JSD {jsd:.3f}")  # fmt: skip
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel(f"background {mass_label} [GeV]", fontsize="small")
+        ax.legend(fontsize="x-small", loc="upper right")
+    for ax in axes.flat[len(models):]:
+        ax.set_axis_off()
+    for row in axes:
+        row[0].set_ylabel("density")
+    fig.tight_layout()
     return save(fig, path)
 
 
@@ -345,7 +351,7 @@ def plot_labels(paths: list[str | Path], names: list[str]) -> list[str]:
     """One legend label per model: its card name, with the file name added where several
     models share a name (two λ of one config, runs of one seed scan), so none hides another."""
     repeated = {n for n in names if names.count(n) > 1}
-    labels = [f"{n} ({Path(p).stem})" if n in repeated else n for p, n in zip(paths, names)]
+    labels = [f"{n} ({Path(p).stem})" if n in repeated and Path(p).stem != n else n for p, n in zip(paths, names)]
     return [f"{lab} #{i + 1}" if labels.count(lab) > 1 else lab for i, lab in enumerate(labels)]
 
 

@@ -98,7 +98,6 @@ def test_models_sharing_a_card_name_get_distinct_plot_labels() -> None:
     """Two λ of one config (same card name) must not overwrite each other's curve or panel."""
     names = ["image_cnn_ae", "image_adversarial_ae", "image_adversarial_ae"]
     paths = ["models/image_cnn_ae.onnx", "models/image_adversarial_ae.onnx", "runs/adv_1e-4.onnx"]
-    assert plot_labels(paths, names) == ["image_cnn_ae", "image_adversarial_ae (image_adversarial_ae)",
-                                         "image_adversarial_ae (adv_1e-4)"]  # fmt: skip
-    assert plot_labels(["a/m.onnx", "b/m.onnx"], ["m", "m"]) == ["m (m) #1", "m (m) #2"]
+    assert plot_labels(paths, names) == ["image_cnn_ae", "image_adversarial_ae", "image_adversarial_ae (adv_1e-4)"]
+    assert plot_labels(["a/m.onnx", "b/m.onnx"], ["m", "m"]) == ["m #1", "m #2"]
     assert plot_labels(["x.onnx"], ["x"]) == ["x"]
