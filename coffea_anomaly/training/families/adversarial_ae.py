@@ -3,15 +3,14 @@
 The autoencoder is the image CNN AE of §2.1
 (:class:`~coffea_anomaly.training.families.image_cnn_ae.ImageCNNAutoencoder`). An adversary
 (dense 800, 400, 200, 100, 50, 25, 10, ReLU, then a softmax over 12 classes) learns the
-jet-mass bin of a jet from what the autoencoder gives it: by default the pixel-wise
-reconstruction residual ``|x − x̂|`` (Eq. 7: the argument of the mass proxy is a
-pixel-wise absolute difference), the reconstruction ``x̂`` itself (``adversary_input:
-output``), or the per-jet reconstruction loss of Eq. 2 itself (``adversary_input: score``:
-the logarithm of the jet's MSE, standardised within each batch, so that the adversary sees
-where a jet ranks among the others, which is what a cut on the score keeps). Only ``score``
-decorrelates the exported score in practice: against an image input the autoencoder learns
-to scramble the residual's pattern, which fools the adversary while the MSE still follows
-the mass (measured: ``models/README.md``, image_adversarial_ae). The 12 classes are 10 mass bins equally populated by the training background
+jet-mass bin of a jet from what the autoencoder gives it. By default (``adversary_input:
+score``) that is the per-jet reconstruction loss of Eq. 2, the quantity a cut is made on: the
+logarithm of the jet's MSE, standardised within each batch, so that the adversary sees where
+a jet ranks among the others. The paper's Eq. 7 also allows an image: the pixel-wise residual
+``|x − x̂|`` (``residual``) or the reconstruction ``x̂`` (``output``); against an image the
+autoencoder learns to scramble the pattern, which fools the adversary while the MSE still
+follows the mass (measured in ``models/README.md``, image_adversarial_ae). The 12 classes
+are 10 mass bins equally populated by the training background
 (quantiles of ``batch.aux["mass"]`` on the training part) plus an underflow and an
 overflow bin, which the training background does not populate.
 
@@ -60,15 +59,15 @@ class AdversarialOptions:
         lam: λ of Eq. 8 (the paper shows 5·10⁻⁴ with a pixel-summed L_auto; our L_auto is the
             pixel mean, so the same balance needs λ about 1600 times smaller).
         mass_bins: equally populated mass bins (10); two overflow bins are added.
-        adversary_input: ``residual`` (|x − x̂|), ``output`` (x̂) or ``score`` (the jet's
-            log-MSE, standardised in the batch).
+        adversary_input: ``score`` (the jet's log-MSE, standardised in the batch; default),
+            ``residual`` (|x − x̂|) or ``output`` (x̂).
         adversary_learning_rate: the adversary's Adam learning rate (None: the loop's).
         adversary_steps: adversary updates after each autoencoder update (1 in the paper).
     """
 
     lam: float = 0.0
     mass_bins: int = 10
-    adversary_input: str = "residual"
+    adversary_input: str = "score"
     adversary_learning_rate: float | None = None
     adversary_steps: int = 1
 
@@ -109,12 +108,12 @@ class AdversarialAutoencoder(nn.Module):  # type: ignore[misc,name-defined]
 
     Args:
         mass_bins: equally populated mass bins of the adversary (plus two overflow bins).
-        adversary_input: ``residual``, ``output`` or ``score``.
+        adversary_input: ``score`` (default), ``residual`` or ``output``.
         adversary: widths of the adversary's hidden layers (the paper's by default).
         **ae: :class:`ImageCNNAutoencoder`'s parameters.
     """
 
-    def __init__(self, mass_bins: int = 10, adversary_input: str = "residual",
+    def __init__(self, mass_bins: int = 10, adversary_input: str = "score",
                  adversary: tuple[int, ...] = ADVERSARY_WIDTHS, **ae: Any) -> None:  # fmt: skip
         super().__init__()
         if not adversary or any(int(h) < 1 for h in adversary):
@@ -155,11 +154,16 @@ class AdversarialAutoencoder(nn.Module):  # type: ignore[misc,name-defined]
                 "adversary_input": self.adversary_input, "adversary": list(self.adversary_widths)}  # fmt: skip
 
 
+def _item_mse(x: Any, recon: Any) -> Any:
+    """Each item's reconstruction MSE (the exported score)."""
+    return ((recon - x) ** 2).reshape(len(x), -1).mean(dim=1)
+
+
 def _batch_standardised_log_mse(x: Any, recon: Any) -> Any:
     """log of each item's reconstruction MSE, shifted and scaled to mean 0, spread 1 over the
     batch (a batch of one gives 0): the score's rank information, free of its overall scale,
     which falls by orders of magnitude during training."""
-    z = torch.log(((x - recon) ** 2).reshape(len(x), -1).mean(dim=1) + 1e-20)
+    z = torch.log(_item_mse(x, recon) + 1e-20)
     if len(z) < 2:
         return torch.zeros_like(z)
     return (z - z.mean()) / (z.std(unbiased=False) + 1e-6)
@@ -175,7 +179,7 @@ class _Optimizers:
 
 def _per_item_terms(model: Any, batch: Batch, lam: float) -> dict[str, Any]:
     recon = model.ae(batch.x)
-    mse = ((recon - batch.x) ** 2).reshape(len(recon), -1).mean(dim=1)
+    mse = _item_mse(batch.x, recon)
     if lam == 0:
         return {"mse": mse}
     ce = F.cross_entropy(model.adversary_logits(batch.x, recon), model.mass_class(batch.aux["mass"]),
