@@ -56,8 +56,9 @@ class AdversarialOptions:
     """Training options (``model.training``; the YAML key of ``lam`` is ``lambda``).
 
     Attributes:
-        lam: λ of Eq. 8 (the paper shows 5·10⁻⁴ with a pixel-summed L_auto; our L_auto is the
-            pixel mean, so the same balance needs λ about 1600 times smaller).
+        lam: λ of Eq. 8. The paper's 5·10⁻⁴ does not carry over (its L_auto sums the pixels,
+            ours is the pixel mean, and the ``score`` input is scale-free): the shipped
+            image_adversarial_ae uses 1e-3 with the ``score`` input (models/README.md).
         mass_bins: equally populated mass bins (10); two overflow bins are added.
         adversary_input: ``score`` (the jet's log-MSE, standardised in the batch; default),
             ``residual`` (|x − x̂|) or ``output`` (x̂).
