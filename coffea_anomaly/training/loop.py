@@ -131,6 +131,7 @@ def _run_phase(
     opt = family.optimizer(model, phase.learning_rate or loop.learning_rate, loop, options)
     rule = family.stopping(phase, loop, options)
     hist = PhaseHistory(phase.name)
+    low_precision = loop.precision == "bfloat16"  # training steps only; validation in float32
     hist.initial_val = family.validate(model, xv, wv, av, loss, eval_batch)
     best_state = copy.deepcopy(model.state_dict())
     t0 = time.monotonic()
@@ -147,7 +148,9 @@ def _run_phase(
                 w = wt[idx]
                 batch = Batch(xt[idx], w, {k: v[idx] for k, v in at.items()})
                 bw = float(w.sum())
-                for k, v in family.train_step(model, opt, batch, loss, options).items():
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=low_precision):
+                    step_terms = family.train_step(model, opt, batch, loss, options)
+                for k, v in step_terms.items():
                     sums[k] = sums.get(k, 0.0) + v * bw
                 total_w += bw
             for k, s in sums.items():

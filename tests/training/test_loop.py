@@ -136,3 +136,34 @@ def test_a_family_brings_its_own_phases_and_stopping_rule() -> None:
     # the second phase starts from the weights the first one kept
     assert result.phases[1].initial_val["loss"] == pytest.approx(result.phases[0].val["loss"][0], rel=1e-6)
     assert result.epochs_run == 4
+
+
+def test_bfloat16_precision_trains_in_low_precision_and_validates_in_float32(monkeypatch) -> None:
+    """``precision: bfloat16`` runs the steps under CPU autocast: the linear layers compute
+    in bfloat16 during training, in float32 during validation; the loss still falls, the
+    weights stay float32, and the default is untouched float32."""
+    x, xv = _low_rank(1000, 1), _low_rank(300, 2)
+    seen: dict[bool, set] = {True: set(), False: set()}
+
+    def record(module, args, out):
+        seen[module.training].add(out.dtype)
+
+    model = _model(x)
+    for layer in model.modules():
+        if isinstance(layer, torch.nn.Linear):
+            layer.register_forward_hook(record)
+    before = predict_scores(model, xv).mean()
+    result = fit(model, x, xv, LoopConfig(epochs=10, batch_size=64, patience=10, precision="bfloat16"))
+    assert seen[True] == {torch.bfloat16} and seen[False] == {torch.float32}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert predict_scores(model, xv).mean() < 0.5 * before
+    assert result.val_loss[result.best_epoch - 1] == min(result.val_loss)
+    default = LoopConfig()
+    assert default.precision == "float32"
+
+
+def test_unknown_precision_is_one_config_error() -> None:
+    from coffea_anomaly.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="precision must be one of float32, bfloat16"):
+        LoopConfig(precision="float16")
