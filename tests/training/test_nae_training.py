@@ -196,11 +196,21 @@ def test_energy_curves_plot_from_the_card(data: FitData, tmp_path: Path) -> None
 
 
 def test_plain_ae_from_a_pretrained_checkpoint(data: FitData, tmp_path: Path) -> None:
+    """A run with a checkpoint leaves the pre-trained AE beside it (``X.pretrained.ckpt``);
+    ``init_from`` it with no training gives exactly the AE that pre-training alone gives."""
+    from coffea_anomaly.training.families.nae import pretrained_path
+
     family = get_family("nae")
     ckpt = tmp_path / "nae.ckpt"
     _nae, _ = _fit(family, data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
-    pretrained = load_checkpoint(ckpt)  # written after pre-training and after epoch 1
-    ae, history = _fit(family, data, {**TINY, "pretrain_epochs": 0, "epochs": 0, "init_from": str(ckpt)})
+    copy = pretrained_path(ckpt)
+    assert copy == tmp_path / "nae.pretrained.ckpt"
+    after_epoch_1, pretrained = load_checkpoint(ckpt), load_checkpoint(copy)
+    assert (after_epoch_1["epoch"], pretrained["epoch"]) == (1, 0)
+    ae, history = _fit(family, data, {**TINY, "pretrain_epochs": 0, "epochs": 0, "init_from": str(copy)})
     assert [p.stop_reason for p in history.phases] == ["init_from"]
+    pre_only, _ = _fit(family, data, {**TINY, "epochs": 0})
     for k, v in ae.state_dict().items():
-        np.testing.assert_array_equal(v.numpy(), pretrained["model"][k].numpy())
+        np.testing.assert_array_equal(v.numpy(), pre_only.state_dict()[k].numpy())
+    assert any(not np.array_equal(v.numpy(), after_epoch_1["model"][k].numpy())
+               for k, v in ae.state_dict().items())  # fmt: skip

@@ -54,6 +54,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ __all__ = [
     "WNAEFamily",
     "load_checkpoint",
     "plain_copy",
+    "pretrained_path",
     "wasserstein_distance",
 ]
 
@@ -212,9 +214,10 @@ class NAEOptions:
         collapse_energy_ratio, collapse_diversity, collapse_patience: the collapse flag.
         checkpoint: checkpoint file ('': none).
         resume: continue from ``checkpoint`` when it exists (it must match this training).
-        init_from: start from the weights (``model``) of an NAE checkpoint, e.g. a copy
-            of one written right after pre-training: with ``pretrain_epochs: 0`` and
-            ``epochs: 0`` that is exactly the pre-trained AE the NAE phase started from.
+        init_from: start from the weights (``model``) of an NAE checkpoint, e.g. the copy
+            ``X.pretrained.ckpt`` that a run with ``checkpoint: X.ckpt`` writes right after
+            pre-training: with ``pretrain_epochs: 0`` and ``epochs: 0`` that is exactly the
+            pre-trained AE the NAE phase started from.
     """
 
     pretrain_epochs: int = 300
@@ -346,6 +349,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         raise ConfigError(f"{path} is not an NAE checkpoint of version {CHECKPOINT_VERSION}")
     return state
+
+
+def pretrained_path(checkpoint: str | Path) -> Path:
+    """Where the training copies its checkpoint right after pre-training (``X.ckpt`` →
+    ``X.pretrained.ckpt``): the plain AE the energy phase starts from, for ``init_from``."""
+    p = Path(checkpoint)
+    return p.with_name(f"{p.stem}.pretrained{p.suffix or '.ckpt'}")
 
 
 def _save_checkpoint(path: str, state: dict[str, Any]) -> None:
@@ -592,6 +602,8 @@ class NAEFamily(ReconstructionFamily):
             if o.checkpoint:
                 self._checkpoint(o.checkpoint, fingerprint, model, best_state, opt, sampler, gen, result.phases,
                                  energy_hist, rule, e0, 0, done_wall)  # fmt: skip
+                # the pre-trained AE on its own: the paper's "AE" baseline (``init_from``)
+                shutil.copyfile(o.checkpoint, pretrained_path(o.checkpoint))
         else:
             model.load_state_dict(state["model"])
             result.phases = [_history_from_state(h) for h in state["phases"]]
