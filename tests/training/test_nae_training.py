@@ -18,6 +18,7 @@ from coffea_anomaly.training.families.nae import (  # noqa: E402
     WNAEFamily,
     load_checkpoint,
 )
+from coffea_anomaly.errors import ConfigError  # noqa: E402
 from coffea_anomaly.training.family import FitData, get_family  # noqa: E402
 from coffea_anomaly.training.settings import LoopConfig  # noqa: E402
 from coffea_anomaly.training.torch_family import Batch  # noqa: E402
@@ -214,3 +215,40 @@ def test_plain_ae_from_a_pretrained_checkpoint(data: FitData, tmp_path: Path) ->
         np.testing.assert_array_equal(v.numpy(), pre_only.state_dict()[k].numpy())
     assert any(not np.array_equal(v.numpy(), after_epoch_1["model"][k].numpy())
                for k, v in ae.state_dict().items())  # fmt: skip
+
+
+def test_init_from_a_checkpoint_of_another_network_is_one_config_error(data: FitData, tmp_path: Path) -> None:
+    """``input_scale`` is no weight: a state dict would load into a network with another
+    scale without complaint, so the checkpoint's network params are compared first."""
+    family = get_family("nae")
+    ckpt = tmp_path / "nae.ckpt"
+    _fit(family, data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
+    options = family.options({**TINY, "pretrain_epochs": 0, "epochs": 0, "init_from": str(ckpt)})
+    other = family.build({**PARAMS, "input_scale": 40.0}, data, options)
+    with pytest.raises(ConfigError, match="holds a network with params"):
+        family.fit(other, data, LoopConfig(epochs=5, batch_size=32, seed=3), options, progress=False)
+
+
+def test_input_scale_scales_what_the_encoder_reads_and_exports_with_parity(data: FitData) -> None:
+    """The encoder of ``input_scale: s`` reads s·x; the energy stays the MSE of x itself;
+    the exported energy graph (scale included) matches torch."""
+    from coffea_anomaly.training.families.nae import NAENetwork
+
+    torch.manual_seed(0)
+    scaled = NAENetwork(**PARAMS, input_scale=40.0).eval()
+    plain = NAENetwork(**PARAMS).eval()
+    plain.load_state_dict(scaled.state_dict())
+    x = torch.from_numpy(data.x_val[:8])
+    with torch.no_grad():
+        torch.testing.assert_close(scaled.encode(x), plain.encode(40.0 * x))
+        recon = scaled(x)
+        torch.testing.assert_close(scaled.energy(x), ((recon - x) ** 2).mean(dim=(1, 2)))
+    assert scaled.hyperparameters()["input_scale"] == 40.0
+    family = get_family("nae")
+    proto, err = family.export(scaled, data.x_val)
+    assert err < 1e-5
+    sess = ort.InferenceSession(proto.SerializeToString())
+    onnx_energy = sess.run(None, {sess.get_inputs()[0].name: data.x_val[:8]})[0]
+    np.testing.assert_allclose(onnx_energy, scaled.energy(x).detach().numpy(), rtol=1e-5, atol=1e-9)
+    with pytest.raises(ConfigError, match="input_scale must be a positive number"):
+        NAENetwork(**PARAMS, input_scale=0.0)

@@ -111,10 +111,16 @@ class NAENetwork(nn.Module):  # type: ignore[misc,name-defined]
         channels: filters of the convolutions (8).
         dense: width of the dense layer (100).
         spectral_norm: spectral normalisation of every layer (Appendix).
+        input_scale: the encoder reads ``input_scale · x`` (1: the paper). The images sum to
+            one, so their pixels are ~1e-3: through spectrally normalised (1-Lipschitz)
+            layers the differences between jets stay small next to the biases, all jets
+            land near one point of the sphere and the AE sits on a "mean image" plateau
+            for many epochs (docs/NAE.md). A fixed factor lets the encoder see them; the
+            energy is still the MSE of the unscaled image.
     """
 
     def __init__(self, npix: int = 40, latent_dim: int = 3, channels: int = 8, dense: int = 100,
-                 spectral_norm: bool = True) -> None:  # fmt: skip
+                 spectral_norm: bool = True, input_scale: float = 1.0) -> None:  # fmt: skip
         super().__init__()
         if npix < 2 or npix % 2:
             raise ConfigError(f"NAENetwork needs an even image size, got npix={npix}")
@@ -122,6 +128,9 @@ class NAENetwork(nn.Module):  # type: ignore[misc,name-defined]
             raise ConfigError("NAENetwork needs latent_dim >= 2 (a sphere) and positive sizes")
         self.npix, self.latent_dim, self.channels, self.dense = int(npix), int(latent_dim), int(channels), int(dense)
         self.spectral_norm = bool(spectral_norm)
+        if not (math.isfinite(input_scale) and input_scale > 0):
+            raise ConfigError(f"NAENetwork input_scale must be a positive number, got {input_scale}")
+        self.input_scale = float(input_scale)
         self.item_shape = (self.npix, self.npix)
         c, half = self.channels, self.npix // 2
         sn = nn.utils.parametrizations.spectral_norm if self.spectral_norm else (lambda m: m)
@@ -152,7 +161,7 @@ class NAENetwork(nn.Module):  # type: ignore[misc,name-defined]
 
     def encode(self, x: Any) -> Any:
         """Latent points on the unit sphere, ``(batch, latent_dim)``."""
-        return project_sphere(self.encoder(x))
+        return project_sphere(self.encoder(x * self.input_scale if self.input_scale != 1.0 else x))
 
     def decode(self, z: Any) -> Any:
         """Images ``(batch, npix, npix)`` of latent points."""
@@ -168,7 +177,7 @@ class NAENetwork(nn.Module):  # type: ignore[misc,name-defined]
 
     def hyperparameters(self) -> dict[str, Any]:
         return {"npix": self.npix, "latent_dim": self.latent_dim, "channels": self.channels,
-                "dense": self.dense, "spectral_norm": self.spectral_norm}  # fmt: skip
+                "dense": self.dense, "spectral_norm": self.spectral_norm, "input_scale": self.input_scale}  # fmt: skip
 
 
 def plain_copy(model: NAENetwork) -> NAENetwork:
@@ -554,7 +563,12 @@ class NAEFamily(ReconstructionFamily):
                                  sort_keys=True, default=str)  # fmt: skip
         state = self._resume_state(o, fingerprint)
         if o.init_from and state is None:
-            model.load_state_dict(load_checkpoint(o.init_from)["model"])
+            source = load_checkpoint(o.init_from)
+            theirs = json.loads(source["fingerprint"])["params"]
+            if theirs != json.loads(json.dumps(model.hyperparameters())):
+                raise ConfigError(f"init_from {o.init_from} holds a network with params {theirs}, "
+                                  f"not this config's {model.hyperparameters()}")  # fmt: skip
+            model.load_state_dict(source["model"])
         # channels-last convolutions are faster on CPU; the layout does not change values
         model.to(memory_format=torch.channels_last)
         try:
