@@ -143,7 +143,11 @@ def _run_phase(
             order = torch.randperm(xt.shape[0], generator=gen)
             sums: dict[str, float] = {}
             total_w = 0.0
-            for i in range(0, xt.shape[0], loop.batch_size):
+            # minibatches of a long epoch (e.g. 100 000 images on a CPU): a transient inner bar
+            batches = tqdm(range(0, xt.shape[0], loop.batch_size), desc=f"epoch {epoch}", unit="batch",
+                           leave=False, disable=not show or xt.shape[0] < 50 * loop.batch_size,
+                           file=sys.stderr)  # fmt: skip
+            for i in batches:
                 idx = order[i : i + loop.batch_size]
                 w = wt[idx]
                 batch = Batch(xt[idx], w, {k: v[idx] for k, v in at.items()})
