@@ -66,6 +66,8 @@ def _contamination(cfg: object, sample: str | None, fraction: float | None) -> o
 @click.option("--batch-size", type=int, default=None, help="Minibatch size.")
 @click.option("--max-time", "max_time_s", type=float, default=None, help="Stop after this many seconds.")
 @click.option("--threads", type=int, default=None, help="torch threads (default from the config).")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=None,
+              help="Where torch trains (default from the config, else cpu); auto: cuda when available.")  # fmt: skip
 @click.option("--sample", type=str, default=None, help="Training sample (overrides the config).")
 @click.option("--max-items", type=int, default=None, help="At most this many training jets/events.")
 @click.option("--test", "test_sample", type=str, default=None,
@@ -89,6 +91,7 @@ def command(
     batch_size: int | None,
     max_time_s: float | None,
     threads: int | None,
+    device: str | None,
     sample: str | None,
     max_items: int | None,
     test_sample: str | None,
@@ -114,10 +117,10 @@ def command(
             raise ConfigError("--sample, --max-items, --test, --signal, --name and --contaminate apply to one model, "
                               f"not to the bundle {path} (edit its prior configs)")  # fmt: skip
         _train_bundle(path, out, progress, epochs=epochs, seed=seed, batch_size=batch_size,
-                      max_time_s=max_time_s, threads=threads)  # fmt: skip
+                      max_time_s=max_time_s, threads=threads, device=device)  # fmt: skip
         return
     cfg = load_training_config(path, epochs=epochs, seed=seed, batch_size=batch_size,
-                               max_time_s=max_time_s, threads=threads)  # fmt: skip
+                               max_time_s=max_time_s, threads=threads, device=device)  # fmt: skip
     train = cfg.train
     if sample is not None:
         train = dataclasses.replace(train, path=sample)

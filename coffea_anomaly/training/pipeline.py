@@ -268,6 +268,10 @@ def fit_from_config(cfg: TrainingConfig, progress: bool | None = None) -> Fitted
     :func:`train_from_config`, shared with the bundle builder."""
     family = get_family(cfg.model.kind)
     options = family.options(cfg.model.training)
+    if cfg.loop.device != "cpu":  # a missing GPU is said before the samples are read
+        from ._torch import training_device
+
+        training_device(cfg.loop.device)
     rep = RepresentationChoice(cfg.representation.kind, full_representation_config(cfg.representation))
     data = _read(cfg, rep, progress)
     fit_data = _fit_data(cfg, data)

@@ -37,6 +37,7 @@ __all__ = [
 _LEVELS = ("jet", "event")
 OPTIMIZERS = ("adam", "adadelta", "sgd")
 PRECISIONS = ("float32", "bfloat16")
+DEVICES = ("cpu", "cuda", "auto")
 
 
 #: the selection kind of each level
@@ -154,6 +155,12 @@ class LoopConfig:
             autocast to bfloat16 (convolutions and matrix products; ~2.4x faster for the
             image CNNs on CPUs with AVX512-BF16). Weights, optimiser state, validation,
             early stopping and the exported graph stay float32.
+        device: ``cpu`` (default), ``cuda`` (an NVIDIA GPU; an error when torch sees none)
+            or ``auto`` (``cuda`` when available, else ``cpu``). The random streams (data
+            order, initial weights, the NAE's chains) are drawn on the CPU whatever the
+            device, so a GPU run follows the CPU run's sequence of draws; its numbers
+            still differ in the last digits (other kernels). The trained model comes back
+            to the CPU for the export.
     """
 
     epochs: int = 30
@@ -168,8 +175,11 @@ class LoopConfig:
     max_time_s: float | None = None
     threads: int = 1
     precision: str = "float32"
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, not {self.device!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1 or self.threads < 1:

@@ -185,6 +185,22 @@ def test_model_and_representation_that_do_not_fit_give_one_line(tmp_path, genera
     assert not (tmp_path / "x.onnx").exists()
 
 
+def test_device_cuda_without_a_gpu_is_one_line_before_any_sample_is_read(tmp_path, capsys) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    cfg = {"name": "x", "level": "jet", "model": {"kind": "dense_ae", "params": {"n_features": 12}},
+           "representation": {"kind": "jet_image"}, "train": {"path": str(tmp_path / "not_generated")}}  # fmt: skip
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(SystemExit) as info:
+        main(["train", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "x.onnx"), "--device", "cuda"])
+    assert info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no CUDA device" in err  # not the missing sample
+    assert not (tmp_path / "x.onnx").exists()
+
+
 def test_unknown_config_key_names_the_file(tmp_path, capsys) -> None:
     bad = tmp_path / "typo.yaml"
     bad.write_text("name: x\nlevel: jet\nmodel: {kind: dense_ae}\nrepresentation: {kind: jet_image}\n"

@@ -110,7 +110,8 @@ def langevin(
     accepted, tried = 0.0, 0
     for t in range(n_steps):
         sigma = noise if anneal_to is None else noise * (1.0 - (1.0 - anneal_to) * t / max(n_steps - 1, 1))
-        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        # drawn on the CPU (where the generator lives), whatever the device of x
+        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         prop = x - step_size * g + sigma * eps
         if bounds is not None:
             prop = prop.clamp(bounds[0], bounds[1])
@@ -123,7 +124,7 @@ def langevin(
             log_q_back = -_flat_sq(x - prop + step_size * g_new) / (2.0 * sigma**2)
             log_q_fwd = -_flat_sq(prop - x + step_size * g) / (2.0 * sigma**2)
             log_alpha = -(e_new - e) / temp + log_q_back - log_q_fwd
-            u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype)
+            u = torch.rand(x.shape[0], generator=generator, dtype=x.dtype).to(x.device)
             ok = torch.log(u.clamp_min(1e-30)) < log_alpha
             shape = (-1,) + (1,) * (x.dim() - 1)
             x = torch.where(ok.reshape(shape), prop, x)
@@ -161,8 +162,8 @@ class ReplayBuffer:
         return int(self.data.shape[0])
 
     def push(self, z: Any) -> None:
-        """Store the rows of ``z`` (detached), overwriting the oldest when full."""
-        z = z.detach().reshape(-1, self.dim).to(torch.float32)
+        """Store the rows of ``z`` (detached, kept on the CPU), overwriting the oldest when full."""
+        z = z.detach().reshape(-1, self.dim).to("cpu", torch.float32)
         for row in z.split(self.capacity):
             free = self.capacity - len(self)
             if free > 0:
@@ -175,7 +176,7 @@ class ReplayBuffer:
                 self._next = int((self._next + len(row)) % self.capacity)
 
     def sample(self, n: int, generator: Any = None) -> tuple[Any, Any]:
-        """``n`` starting points and a boolean mask of those taken from the buffer."""
+        """``n`` starting points (on the CPU) and a boolean mask of those taken from the buffer."""
         fresh = sphere_uniform(n, self.dim, generator)
         if len(self) == 0:
             return fresh, torch.zeros(n, dtype=torch.bool)

@@ -300,8 +300,10 @@ def wasserstein_distance(a: Any, b: Any, wa: Any = None, wb: Any = None) -> Any:
 
     fa, fb = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
     cost = torch.cdist(fa, fb) ** 2 / fa.shape[1]
-    wa = torch.full((fa.shape[0],), 1.0 / fa.shape[0], dtype=cost.dtype) if wa is None else wa / wa.sum()
-    wb = torch.full((fb.shape[0],), 1.0 / fb.shape[0], dtype=cost.dtype) if wb is None else wb / wb.sum()
+    wa = (torch.full((fa.shape[0],), 1.0 / fa.shape[0], dtype=cost.dtype, device=cost.device)
+          if wa is None else wa / wa.sum())
+    wb = (torch.full((fb.shape[0],), 1.0 / fb.shape[0], dtype=cost.dtype, device=cost.device)
+          if wb is None else wb / wb.sum())
     return ot.emd2(wa.to(cost.dtype), wb.to(cost.dtype), cost)
 
 
@@ -448,6 +450,7 @@ class NAEFamily(ReconstructionFamily):
             p.requires_grad_(False)
         try:
             z0, _ = sampler.buffer.sample(n, sampler.gen)
+            z0 = z0.to(next(model.parameters()).device)
             zc = langevin(lambda z: model.energy(model.decode(z)), z0, o.z_steps, o.z_step_size, o.z_noise,
                           metropolis=o.z_metropolis, clip_grad=o.clip_grad, project=project_sphere,
                           generator=sampler.gen)  # fmt: skip
@@ -471,7 +474,8 @@ class NAEFamily(ReconstructionFamily):
             e = model.energy(x)
             (g,) = torch.autograd.grad(e.sum(), x, create_graph=True)
             sigma = o.x_noise * (o.x_anneal if o.x_anneal is not None else 1.0)
-            x = (x - o.x_step_size * g + sigma * torch.randn(x.shape, generator=sampler.gen)).clamp(*o.x_bounds)
+            noise = torch.randn(x.shape, generator=sampler.gen).to(x.device)
+            x = (x - o.x_step_size * g + sigma * noise).clamp(*o.x_bounds)
         return x, zc.x
 
     # -- the energy phase's step and validation ----------------------------------------------
@@ -525,7 +529,7 @@ class NAEFamily(ReconstructionFamily):
         x_neg, _ = self.sample_negatives(model, n, o, probe)
         with torch.no_grad():
             e_neg = float(model.energy(x_neg).mean()) / e0
-            ref = xv[torch.randperm(xv.shape[0], generator=probe.gen)[:n]]
+            ref = xv[torch.randperm(xv.shape[0], generator=probe.gen)[:n].to(xv.device)]
             # spread of the negatives against that of the data's reconstructions (both on the
             # decoder manifold): well below one means the chains sit in a few modes
             diversity = _mean_pairwise(x_neg) / max(_mean_pairwise(model(ref)), 1e-30)
@@ -547,7 +551,8 @@ class NAEFamily(ReconstructionFamily):
             progress: bool | None = None) -> FitResult:  # fmt: skip
         """AE pre-training through the shared loop, then the energy phase (own loop, so
         that the sampler's buffer and random stream are checkpointed with the weights)."""
-        from ..loop import _aux, _tensor, _weights, seed_everything
+        from .._torch import training_device
+        from ..loop import _aux, _tensor, _weights, seed_everything, to_device
 
         o = options or NAEOptions(loss=self.default_loss)
         seed_everything(loop.seed)
@@ -569,12 +574,16 @@ class NAEFamily(ReconstructionFamily):
                 raise ConfigError(f"init_from {o.init_from} holds a network with params {theirs}, "
                                   f"not this config's {model.hyperparameters()}")  # fmt: skip
             model.load_state_dict(source["model"])
+        device = training_device(loop.device)
+        xt, xv, wt, wv, at, av = to_device(device, xt, xv, wt, wv, at, av)
+        model.to(device)
         # channels-last convolutions are faster on CPU; the layout does not change values
         model.to(memory_format=torch.channels_last)
         try:
             return self._fit(model, o, loop, fingerprint, state, (xt, wt, at), (xv, wv, av), show)
         finally:
             model.to(memory_format=torch.contiguous_format)
+            model.to("cpu")  # the export runs on the CPU
             model.eval()
 
     def _fit(self, model: Any, o: NAEOptions, loop: Any, fingerprint: str, state: dict[str, Any] | None,
@@ -647,7 +656,7 @@ class NAEFamily(ReconstructionFamily):
         finished = False
         try:
             for epoch in range(first, o.epochs + 1):
-                order = torch.randperm(xt.shape[0], generator=gen)
+                order = torch.randperm(xt.shape[0], generator=gen).to(xt.device)
                 sums: dict[str, float] = {}
                 total_w = 0.0
                 for step in range(n_steps):
