@@ -5,7 +5,9 @@
    signal injected, per-event truth label);
 2. run both processors with the shipped models on a Dask LocalCluster of worker processes;
 3. run the bump hunt on the dijet m_jj histograms, in categories of the dijet model's score
-   (the latent-space VAE's KL divergence, ``vae_kl``: it beats the dense AE on this sample);
+   (the latent-space VAE's KL divergence, ``vae_kl``: it separates the injected W' from QCD
+   better than the dense AE on this sample, truth AUC 0.772 vs 0.759; the bump hunt in its
+   categories found 4.70 sigma local against the dense AE's 5.31 on this one small sample);
 4. write ``results/demo/`` (histograms, summaries, plots, ``report.md`` and the self-contained
    ``report.html``) and print a summary.
 """
