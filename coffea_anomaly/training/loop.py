@@ -29,7 +29,7 @@ from .torch_family import Batch, Phase, TorchFamily
 
 torch = require_torch()
 
-__all__ = ["run_phases", "seed_everything"]
+__all__ = ["run_phases", "seed_everything", "to_device"]
 
 
 def seed_everything(seed: int) -> None:
