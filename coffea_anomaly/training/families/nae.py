@@ -552,19 +552,17 @@ class NAEFamily(ReconstructionFamily):
         """AE pre-training through the shared loop, then the energy phase (own loop, so
         that the sampler's buffer and random stream are checkpointed with the weights)."""
         from .._torch import training_device
-        from ..loop import _aux, _tensor, _weights, seed_everything, to_device
+        from ..loop import fit_tensors, placed, seed_everything, to_device
 
         o = options or NAEOptions(loss=self.default_loss)
         seed_everything(loop.seed)
         torch.set_num_threads(loop.threads)
-        xt, xv = _tensor(data.x_train, "training"), _tensor(data.x_val, "validation")
-        wt, wv = _weights(data.w_train, xt.shape[0]), _weights(data.w_val, xv.shape[0])
-        at, av = _aux(data.aux_train, xt.shape[0]), _aux(data.aux_val, xv.shape[0])
+        train, val = fit_tensors(data)  # on the CPU: the fingerprint must not depend on the device
         show = sys.stderr.isatty() if progress is None else progress
         # what a checkpoint must match to be resumed (the epoch limit may grow)
         fingerprint = json.dumps({"params": model.hyperparameters(), "seed": loop.seed,
                                   "options": dataclasses.asdict(o) | {"resume": None, "checkpoint": None, "epochs": None},
-                                  "data": [int(xt.shape[0]), float(xt.double().sum()), int(xv.shape[0])]},
+                                  "data": [int(train[0].shape[0]), float(train[0].double().sum()), int(val[0].shape[0])]},
                                  sort_keys=True, default=str)  # fmt: skip
         state = self._resume_state(o, fingerprint)
         if o.init_from and state is None:
@@ -575,16 +573,9 @@ class NAEFamily(ReconstructionFamily):
                                   f"not this config's {model.hyperparameters()}")  # fmt: skip
             model.load_state_dict(source["model"])
         device = training_device(loop.device)
-        xt, xv, wt, wv, at, av = to_device(device, xt, xv, wt, wv, at, av)
-        model.to(device)
-        # channels-last convolutions are faster on CPU; the layout does not change values
-        model.to(memory_format=torch.channels_last)
-        try:
-            return self._fit(model, o, loop, fingerprint, state, (xt, wt, at), (xv, wv, av), show)
-        finally:
-            model.to(memory_format=torch.contiguous_format)
-            model.to("cpu")  # the export runs on the CPU
-            model.eval()
+        train, val = to_device(device, train, val)
+        with placed(model, device):
+            return self._fit(model, o, loop, fingerprint, state, train, val, show)
 
     def _fit(self, model: Any, o: NAEOptions, loop: Any, fingerprint: str, state: dict[str, Any] | None,
              train: tuple[Any, Any, Any], val: tuple[Any, Any, Any], show: bool) -> FitResult:  # fmt: skip
