@@ -19,3 +19,18 @@ def test_listed_subcommand_runs_its_help(name: str) -> None:
 def test_the_benchmarks_are_not_a_subcommand() -> None:
     # they live in benchmarks/ beside the package: `make bench` / `python -m benchmarks`
     assert "bench" not in SUBCOMMANDS
+
+
+def test_evaluate_says_when_the_signal_scores_lower(capsys: pytest.CaptureFixture[str]) -> None:
+    """A QUAK signal prior's loss is low for signal-like events: its AUC (high = signal) is
+    below 0.5, and the line says so with the reversed AUC; a tagger above 0.5 gets no note."""
+    from types import SimpleNamespace
+
+    from coffea_anomaly.cli.evaluate import _echo
+
+    result = SimpleNamespace(signal_name="wp", n_signal=10, background_name="qcd", n_background=20,
+                             aucs={"background": 0.8154, "wprime_2prong": 0.1422}, merits=None)  # fmt: skip
+    _echo(result)
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "AUC (background) = 0.8154"
+    assert out[2].startswith("AUC (wprime_2prong) = 0.1422  (the signal scores lower: 1 - AUC = 0.8578;")

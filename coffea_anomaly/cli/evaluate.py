@@ -182,7 +182,10 @@ def _echo(result: object) -> None:
     click.echo(f"signal {result.signal_name}: {result.n_signal} items, "
                f"background {result.background_name}: {result.n_background} items")
     for name, auc in result.aucs.items():
-        click.echo(f"AUC = {auc:.4f}" if len(result.aucs) == 1 else f"AUC ({name}) = {auc:.4f}")
+        line = f"AUC = {auc:.4f}" if len(result.aucs) == 1 else f"AUC ({name}) = {auc:.4f}"
+        if auc < 0.5:  # e.g. a QUAK signal prior's loss: low = signal-like
+            line += f"  (the signal scores lower: 1 - AUC = {1.0 - auc:.4f}; the figures below count high scores)"
+        click.echo(line)
         m = (result.merits or {}).get(name)
         if m:
             line = (f"  1/eps_B(eps_S=0.2) = {m['rejection_at_eps_s_0.2']:.4g}, E10 = {m['e10']:.3f}, "
