@@ -304,7 +304,8 @@ def report_numbers(headline: dict[str, Any]) -> list[tuple[str, str]]:
                     for ds, auc in sorted(val.items()):
                         rows.append((f"AUC {model}: {ds} vs {k[len('auc_vs_'):]}", f"{auc:.3f}"))
         for model, auc in sorted((run.get("auc_signal_vs_background") or {}).items()):
-            rows.append((f"AUC {model}: injected signal vs background (truth label)", f"{auc:.3f}"))
+            value = f"{auc:.3f}" if auc >= 0.5 else f"{auc:.3f} (the signal scores lower: 1 − AUC = {1.0 - auc:.3f})"
+            rows.append((f"AUC {model}: injected signal vs background (truth label)", value))
     bh = headline.get("bumphunt") or {}
     if bh:
         rows.append(("bump hunt: best mass", f"{bh['best_mass']:.0f} GeV"))

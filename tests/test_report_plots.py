@@ -133,7 +133,7 @@ HEADLINE = {
     "jets": {"events_read": 10, "items_scored": 12, "items_scored_per_s": 150.0,
              "metrics": {"m": {"auc_vs_qcd_jets": {"top_jets": 0.88}}}},
     "dijet": {"events_read": 20, "items_scored": 15, "items_scored_per_s": 90.0,
-              "auc_signal_vs_background": {"d": 0.76}},
+              "auc_signal_vs_background": {"d": 0.76, "quak.wprime_2prong": 0.21}},
     "bumphunt": {"best_mass": 3524.3, "local_z": 5.31, "global_z": 4.58, "headline": "best mass 3524 GeV",
                  "plots": ["results/demo/bumphunt/mjj_fit.png"]},
 }
@@ -160,6 +160,9 @@ def test_report_numbers_hold_events_rates_aucs_and_significances() -> None:
     assert rows["jet processor: jets scored per second"] == "150"
     assert rows["AUC m: top_jets vs qcd_jets"] == "0.880"
     assert rows["AUC d: injected signal vs background (truth label)"] == "0.760"
+    # a QUAK signal prior's loss is low for signal-like events: the reversed AUC beside it
+    assert rows["AUC quak.wprime_2prong: injected signal vs background (truth label)"] == (
+        "0.210 (the signal scores lower: 1 − AUC = 0.790)")
     assert rows["bump hunt: best mass"] == "3524 GeV"
     assert rows["bump hunt: local significance"] == "5.31 σ"
     assert rows["bump hunt: global significance"] == "4.58 σ"
