@@ -288,6 +288,8 @@ def _bumphunt(dijets: Any, out: Path, echo: Any, model: str = "") -> dict[str, A
 def report_numbers(headline: dict[str, Any]) -> list[tuple[str, str]]:
     """The headline numbers of a demo run as (quantity, value) rows: events, throughput, AUCs,
     best mass, local and global significance (the table of ``report.md`` and ``report.html``)."""
+    from .metrics import auc_text
+
     rows: list[tuple[str, str]] = []
     for key, what, item in (("jets", "jet processor", "jets"), ("dijet", "dijet processor", "events")):
         run = headline.get(key) or {}
@@ -304,8 +306,7 @@ def report_numbers(headline: dict[str, Any]) -> list[tuple[str, str]]:
                     for ds, auc in sorted(val.items()):
                         rows.append((f"AUC {model}: {ds} vs {k[len('auc_vs_'):]}", f"{auc:.3f}"))
         for model, auc in sorted((run.get("auc_signal_vs_background") or {}).items()):
-            value = f"{auc:.3f}" if auc >= 0.5 else f"{auc:.3f} (the signal scores lower: 1 − AUC = {1.0 - auc:.3f})"
-            rows.append((f"AUC {model}: injected signal vs background (truth label)", value))
+            rows.append((f"AUC {model}: injected signal vs background (truth label)", auc_text(auc)))
     bh = headline.get("bumphunt") or {}
     if bh:
         rows.append(("bump hunt: best mass", f"{bh['best_mass']:.0f} GeV"))

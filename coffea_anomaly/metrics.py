@@ -20,6 +20,7 @@ from .errors import InputDataError
 __all__ = [
     "DEFAULT_QUANTILES",
     "auc_from_counts",
+    "auc_text",
     "background_rejection_at",
     "mass_by_score_quantile",
     "mass_sculpting_jsd",
@@ -146,6 +147,13 @@ def max_significance_improvement(
     sic = np.where(ok, tpr / np.sqrt(np.where(ok, fpr, 1.0)), -np.inf)
     i = int(np.argmax(sic))
     return float(sic[i]), float(tpr[i]), float(fpr[i])
+
+
+def auc_text(auc: float, digits: int = 3) -> str:
+    """The AUC as text; below 0.5 (the signal scores *lower*, e.g. a QUAK signal prior's loss)
+    with the reversed value beside it, so that 0.142 is not misread as a poor tagger."""
+    text = f"{auc:.{digits}f}"
+    return text if auc >= 0.5 else f"{text} (the signal scores lower: 1 − AUC = {1.0 - auc:.{digits}f})"
 
 
 def roc_from_counts(sig: ArrayLike, bkg: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -33,4 +33,4 @@ def test_evaluate_says_when_the_signal_scores_lower(capsys: pytest.CaptureFixtur
     _echo(result)
     out = capsys.readouterr().out.splitlines()
     assert out[1] == "AUC (background) = 0.8154"
-    assert out[2].startswith("AUC (wprime_2prong) = 0.1422  (the signal scores lower: 1 - AUC = 0.8578;")
+    assert out[2] == "AUC (wprime_2prong) = 0.1422 (the signal scores lower: 1 − AUC = 0.8578)"

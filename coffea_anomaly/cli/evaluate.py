@@ -179,13 +179,12 @@ def _samples(model: str, signal: str, background: str, pt_min: float | None, pt_
 
 
 def _echo(result: object) -> None:
+    from ..metrics import auc_text
+
     click.echo(f"signal {result.signal_name}: {result.n_signal} items, "
                f"background {result.background_name}: {result.n_background} items")
     for name, auc in result.aucs.items():
-        line = f"AUC = {auc:.4f}" if len(result.aucs) == 1 else f"AUC ({name}) = {auc:.4f}"
-        if auc < 0.5:  # e.g. a QUAK signal prior's loss: low = signal-like
-            line += f"  (the signal scores lower: 1 - AUC = {1.0 - auc:.4f}; the figures below count high scores)"
-        click.echo(line)
+        click.echo(f"AUC = {auc_text(auc, 4)}" if len(result.aucs) == 1 else f"AUC ({name}) = {auc_text(auc, 4)}")
         m = (result.merits or {}).get(name)
         if m:
             line = (f"  1/eps_B(eps_S=0.2) = {m['rejection_at_eps_s_0.2']:.4g}, E10 = {m['e10']:.3f}, "
