@@ -151,9 +151,10 @@ def max_significance_improvement(
 
 def auc_text(auc: float, digits: int = 3) -> str:
     """The AUC as text; below 0.5 (the signal scores *lower*, e.g. a QUAK signal prior's loss)
-    with the reversed value beside it, so that 0.142 is not misread as a poor tagger."""
+    with the reversed value beside it, so that 0.142 is not misread as a poor tagger. A NaN
+    (no items to compare) is printed as it is, without the note."""
     text = f"{auc:.{digits}f}"
-    return text if auc >= 0.5 else f"{text} (the signal scores lower: 1 − AUC = {1.0 - auc:.{digits}f})"
+    return text if not auc < 0.5 else f"{text} (the signal scores lower: 1 − AUC = {1.0 - auc:.{digits}f})"
 
 
 def roc_from_counts(sig: ArrayLike, bkg: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

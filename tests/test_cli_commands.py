@@ -34,3 +34,11 @@ def test_evaluate_says_when_the_signal_scores_lower(capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out.splitlines()
     assert out[1] == "AUC (background) = 0.8154"
     assert out[2] == "AUC (wprime_2prong) = 0.1422 (the signal scores lower: 1 − AUC = 0.8578)"
+
+
+def test_auc_text_notes_only_an_auc_below_one_half() -> None:
+    from coffea_anomaly.metrics import auc_text
+
+    assert auc_text(0.76) == "0.760" and auc_text(0.5) == "0.500"
+    assert auc_text(0.21) == "0.210 (the signal scores lower: 1 − AUC = 0.790)"
+    assert auc_text(float("nan")) == "nan"  # nothing to compare: no misleading note
