@@ -290,7 +290,9 @@ class DijetFunction(BackgroundModel):
     def physical(self, theta: np.ndarray, cov: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         q = self._map @ np.asarray(theta, dtype=float)
         values = q.copy()
-        values[0] = np.exp(q[0])
+        # a runaway candidate fit (log-normalisation > 709) reports p0 = inf, not an overflow warning
+        with np.errstate(over="ignore"):
+            values[0] = np.exp(q[0])
         if cov is None:
             return values, np.full(self.k, np.nan)
         cq = self._map @ cov @ self._map.T

@@ -39,6 +39,20 @@ def test_dijet_parameters_round_trip(edges: np.ndarray, k: int) -> None:
     np.testing.assert_allclose(values, p, rtol=1e-10, atol=1e-12)
 
 
+def test_dijet_runaway_normalisation_is_inf_without_a_warning(edges: np.ndarray) -> None:
+    import warnings
+
+    model = DijetFunction(edges, sqrt_s=13000.0, k=4)
+    theta = model.to_theta((2.5, 9.0, 4.5, 0.2))
+    shift = np.linalg.solve(model._map, np.eye(4)[0]) * 1000.0  # log p0 += 1000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values, errors = model.physical(theta + shift, np.eye(4))
+    assert values[0] == np.inf
+    np.testing.assert_allclose(values[1:], (9.0, 4.5, 0.2), rtol=1e-9)
+    assert np.isfinite(errors[1:]).all()
+
+
 def test_dijet_bins_are_integrals_not_centres(edges: np.ndarray) -> None:
     p = (3.0, 10.0, 5.0, 0.1)
     model = DijetFunction(edges, sqrt_s=13000.0, k=4, nodes=3)
