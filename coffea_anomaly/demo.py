@@ -335,7 +335,9 @@ def _sections(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> li
                 "(AUC 0.88), trained on tops it barely tags QCD (0.58); the normalized autoencoder (NAE) makes a "
                 "high energy mean *unlikely under the training data* and tags both ways (0.91 / 0.89). ROC of "
                 "each direction on the demo's jets. Our shipped AE trained on tops did not reproduce the "
-                "paper's weak direction (see `docs/NAE.md`: a short CPU training).")
+                "paper's weak direction (see `docs/NAE.md`: a short CPU training). The grey dash-dot curve needs "
+                "no model: the mean squared pixel, high for peaky jets. It tags QCD in tops by itself and, with the "
+                "same sign, cannot tag tops in QCD; a QCD-in-tops number means something only above it.")
         bullets = [f"{k.replace('_', ' ')}: AUC {v:.3f}" for k, v in sym.get("aucs", {}).items()]
         sections.append({"title": "Symmetric tagging: AE vs NAE", "text": [text], "bullets": bullets,
                          "figures": sym["figures"]})

@@ -7,6 +7,11 @@ numbers an analyst gets in a processor), the ROC and 1/ε_B in numpy.
 * :func:`symmetric_tagging` — for every model pair (one trained on QCD, one on tops): tops
   tagged in QCD and QCD tagged in tops; one figure with a panel per direction, ROC curves
   as 1/ε_B against ε_S, and a JSON with AUC and 1/ε_B(ε_S = 0.2) per model and direction.
+  With them, a model-free yardstick (:data:`REFERENCE`): the energy of an autoencoder that
+  reconstructs nothing, the mean squared pixel of the image. QCD jets are peakier than tops,
+  so this one observable already tags QCD in tops (AUC 0.86 on our 40×40 test images) and,
+  with the same sign, cannot tag tops in QCD (AUC 0.14): a model's QCD-in-tops number means
+  something only above it.
 * :func:`plot_energy_curves` — positive and negative energies per epoch of an NAE/WNAE
   model, read from its card's training history (with the collapse flags).
 
@@ -28,7 +33,8 @@ import numpy as np
 
 from ..plotting.style import styled
 
-__all__ = ["DIRECTIONS", "PAPER_NUMBERS", "plot_energy_curves", "symmetric_tagging"]
+__all__ = ["DIRECTIONS", "PAPER_NUMBERS", "REFERENCE", "empty_reconstruction_energy", "plot_energy_curves",
+           "symmetric_tagging"]
 
 #: direction -> (what it tags, in what): the first model of a pair is trained on QCD
 DIRECTIONS = {"top_in_qcd": ("top", "qcd"), "qcd_in_top": ("qcd", "top")}
@@ -38,6 +44,20 @@ PAPER_NUMBERS = {
     "AE": {"top_in_qcd": {"auc": 0.875, "rejection": 68.0}, "qcd_in_top": {"auc": 0.579, "rejection": 12.0}},
     "NAE": {"top_in_qcd": {"auc": 0.914, "rejection": 80.0}, "qcd_in_top": {"auc": 0.89, "rejection": 350.0}},
 }
+
+
+#: label of the model-free yardstick in the results of :func:`symmetric_tagging`
+REFERENCE = "no model: mean pixel²"
+
+
+def empty_reconstruction_energy(images: np.ndarray) -> np.ndarray:
+    """Per-image MSE of a reconstruction that is all zeros, the mean squared pixel.
+
+    For images that sum to one it measures how concentrated the energy is: high for a
+    single hard prong (QCD), lower for three (tops). The yardstick of :func:`symmetric_tagging`.
+    """
+    x = np.asarray(images, dtype=np.float64)
+    return (x.reshape(len(x), -1) ** 2).mean(axis=1)
 
 
 def _spec(sample: Any, label: str, truth_match: bool, model_path: str | Path) -> Any:
@@ -63,6 +83,7 @@ def symmetric_tagging(
     *,
     eps_s: float = 0.2,
     progress: bool | None = None,
+    reference: bool = True,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Tag tops in QCD and QCD in tops with each model pair; ROC figure and numbers.
 
@@ -77,14 +98,17 @@ def symmetric_tagging(
             no files).
         eps_s: the working point of the background rejection (0.2 in the paper).
         progress: progress bars while reading (default: when stderr is a terminal).
+        reference: add :data:`REFERENCE` (:func:`empty_reconstruction_energy` of the
+            images of the first image model of each direction, the same selection): the
+            same score in both directions, so its two AUCs add up to one.
 
     Returns:
         label -> direction (``top_in_qcd``, ``qcd_in_top``; those with a model) -> ``auc``, ``rejection``
-        (1/ε_B at ``eps_s``), ``n_signal``, ``n_background``, ``model``, ``fpr``, ``tpr``.
+        (1/ε_B at ``eps_s``), ``n_signal``, ``n_background``, ``model``, ``fpr``, ``tpr``; the
+        yardstick last, under :data:`REFERENCE` (``model`` None, ``representation_of`` the model
+        whose images it read).
     """
-    from ..metrics import background_rejection_at
     from .evaluate import evaluate_model
-    from .metrics import roc_curve
 
     if not models:
         raise ValueError("symmetric_tagging needs at least one model pair")
@@ -101,12 +125,14 @@ def symmetric_tagging(
             ev = evaluate_model(model, sig, bkg, None, progress, through_score=True)
             first = next(iter(ev.aucs))
             s, b = ev.signal_scores[first], ev.background_scores[first]
-            fpr, tpr, _ = roc_curve(s, b, ev.signal_weights, ev.background_weights)
-            result[name][direction] = {
-                "model": str(model), "auc": float(ev.aucs[first]),
-                "rejection": float(background_rejection_at(s, b, eps_s, ev.signal_weights, ev.background_weights)),
-                "n_signal": int(ev.n_signal), "n_background": int(ev.n_background), "fpr": fpr, "tpr": tpr,
-            }  # fmt: skip
+            result[name][direction] = {"model": str(model), **_roc_numbers(s, b, ev.signal_weights,
+                                                                            ev.background_weights, eps_s)}
+            if reference and direction not in result.get(REFERENCE, {}):
+                ref = _reference(model, sig, bkg, eps_s, progress)
+                if ref is not None:
+                    result.setdefault(REFERENCE, {})[direction] = ref
+    if REFERENCE in result:  # last, so that the models keep their colours
+        result[REFERENCE] = result.pop(REFERENCE)
     if out_dir is not None:
         out = Path(out_dir)
         _plot_symmetric(result, out / "symmetric_tagging.png", eps_s)
@@ -121,11 +147,38 @@ def symmetric_tagging(
     return result
 
 
+def _roc_numbers(s: np.ndarray, b: np.ndarray, ws: np.ndarray | None, wb: np.ndarray | None,
+                 eps_s: float) -> dict[str, Any]:  # fmt: skip
+    """AUC, 1/ε_B at ``eps_s``, the ROC and the sample sizes of signal scores ``s`` against ``b``."""
+    from ..metrics import background_rejection_at
+    from .metrics import roc_auc, roc_curve
+
+    fpr, tpr, _ = roc_curve(s, b, ws, wb)
+    return {"auc": float(roc_auc(s, b, ws, wb)), "rejection": float(background_rejection_at(s, b, eps_s, ws, wb)),
+            "n_signal": len(s), "n_background": len(b), "fpr": fpr, "tpr": tpr}  # fmt: skip
+
+
+def _reference(model: str | Path, sig: Any, bkg: Any, eps_s: float, progress: bool | None) -> dict[str, Any] | None:
+    """:data:`REFERENCE` on the images ``model`` reads (None for a model that does not read images)."""
+    from ..inference.card import read_card
+    from .data import load_inputs
+    from .settings import RepresentationChoice
+
+    card = read_card(model)
+    if card.representation.kind != "jet_image":
+        return None
+    rep = RepresentationChoice(card.representation.kind, dict(card.representation.config))
+    s, b = (load_inputs(spec, rep, card.level, progress=progress) for spec in (sig, bkg))
+    return {"model": None, "representation_of": str(model),
+            **_roc_numbers(empty_reconstruction_energy(s.x), empty_reconstruction_energy(b.x), s.weights,
+                           b.weights, eps_s)}  # fmt: skip
+
+
 @styled
 def _plot_symmetric(result: dict[str, dict[str, dict[str, Any]]], path: Path, eps_s: float) -> Path:
     from ..plotting.style import new_figure, save
 
-    fig, axes = new_figure(ncols=2, figsize=(17, 7.5), gridspec_kw={"wspace": 0.3})
+    fig, axes = new_figure(ncols=2, figsize=(17, 10), gridspec_kw={"wspace": 0.3})
     titles = {"top_in_qcd": "tops in QCD (trained on QCD)", "qcd_in_top": "QCD in tops (trained on tops)"}
     for ax, direction in zip(axes, DIRECTIONS, strict=True):
         for i, (name, dirs) in enumerate(result.items()):
@@ -134,8 +187,8 @@ def _plot_symmetric(result: dict[str, dict[str, dict[str, Any]]], path: Path, ep
             r = dirs[direction]
             keep = r["fpr"] > 0
             rej = f"= {r['rejection']:.0f}" if np.isfinite(r["rejection"]) else f"> {r['n_background']}"
-            ax.plot(r["tpr"][keep], 1.0 / r["fpr"][keep], color=f"C{i}",
-                    ls="--" if name.upper().startswith("AE") else "-",
+            ax.plot(r["tpr"][keep], 1.0 / r["fpr"][keep], color="dimgrey" if name == REFERENCE else f"C{i}",
+                    ls="-." if name == REFERENCE else "--" if name.upper().startswith("AE") else "-",
                     label=f"{name}: AUC {r['auc']:.3f}, $1/\\epsilon_B$({eps_s:g}) {rej}")  # fmt: skip
         grid = np.linspace(0.01, 1, 100)
         ax.plot(grid, 1.0 / grid, ls=":", color="grey", label="random")
@@ -145,7 +198,7 @@ def _plot_symmetric(result: dict[str, dict[str, dict[str, Any]]], path: Path, ep
         ax.set_title(titles[direction], fontsize="small")
         ax.set_xlabel(r"signal efficiency $\epsilon_S$")
         ax.set_ylabel(r"background rejection $1/\epsilon_B$")
-        ax.legend(fontsize="x-small", loc="upper right", frameon=True)
+        ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     return save(fig, path)
 
 

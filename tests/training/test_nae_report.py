@@ -21,6 +21,18 @@ TINY = {"pretrain_epochs": 1, "pretrain_batch_size": 32, "epochs": 1, "batch_siz
         "z_steps": 2, "x_steps": 2, "buffer_size": 40, "val_negatives": 16}  # fmt: skip
 
 
+def test_empty_reconstruction_energy_by_hand() -> None:
+    import numpy as np
+
+    from coffea_anomaly.training.nae_report import empty_reconstruction_energy
+
+    one_prong = np.array([[1.0, 0.0], [0.0, 0.0]])
+    three = np.array([[0.5, 0.25], [0.25, 0.0]])
+    e = empty_reconstruction_energy(np.stack([one_prong, three])[:, None])  # (n, channel, h, w)
+    np.testing.assert_allclose(e, [1.0 / 4, (0.25 + 0.0625 + 0.0625) / 4])
+    assert e[0] > e[1]  # the peakier image has the higher energy
+
+
 def _train(tmp_path: Path, name: str, train: Path, other: Path, top_is_train: bool, energy: bool) -> Path:
     truth = {**SEL, "truth_match": True}
     cfg = {
@@ -42,7 +54,7 @@ def _train(tmp_path: Path, name: str, train: Path, other: Path, top_is_train: bo
 
 @pytest.mark.slow
 def test_symmetric_tagging_figure_and_numbers(tmp_path: Path, generated) -> None:
-    from coffea_anomaly.training.nae_report import plot_energy_curves, symmetric_tagging
+    from coffea_anomaly.training.nae_report import REFERENCE, plot_energy_curves, symmetric_tagging
 
     qcd, top = generated["qcd_jets"], generated["top_jets"]
     models = {
@@ -50,14 +62,20 @@ def test_symmetric_tagging_figure_and_numbers(tmp_path: Path, generated) -> None
         "NAE": (_train(tmp_path, "nae_q", qcd, top, False, True), _train(tmp_path, "nae_t", top, qcd, True, True)),
     }
     result = symmetric_tagging(models, qcd=qcd, top=top, out_dir=tmp_path / "report", progress=False)
-    assert set(result) == {"AE", "NAE"}
+    assert list(result) == ["AE", "NAE", REFERENCE]
     for dirs in result.values():
         assert set(dirs) == {"top_in_qcd", "qcd_in_top"}
         for r in dirs.values():
             assert 0.0 <= r["auc"] <= 1.0
             assert r["rejection"] >= 1.0
             assert r["n_signal"] > 0
+    # the yardstick is one score for both directions, on the models' selected jets
+    ref = result[REFERENCE]
+    assert ref["top_in_qcd"]["auc"] + ref["qcd_in_top"]["auc"] == pytest.approx(1.0, abs=1e-9)
+    assert ref["qcd_in_top"]["n_signal"] == result["NAE"]["qcd_in_top"]["n_signal"]
+    assert ref["qcd_in_top"]["n_background"] == result["NAE"]["qcd_in_top"]["n_background"]
     saved = json.loads((tmp_path / "report" / "symmetric_tagging.json").read_text())
+    assert saved["models"][REFERENCE]["qcd_in_top"]["model"] is None
     assert saved["scored_with"] == "coffea_anomaly.score"
     assert saved["eps_s"] == 0.2
     assert (tmp_path / "report" / "symmetric_tagging.png").stat().st_size > 10_000
