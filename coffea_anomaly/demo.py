@@ -180,6 +180,7 @@ def run_demo(
 def _symmetric(models: dict[str, tuple[str | None, str | None]], samples: dict[str, Any], out: Path,
                echo: Any) -> dict[str, Any]:  # fmt: skip
     """Tops in QCD and QCD in tops with plain AE vs NAE (``nae_report.symmetric_tagging``)."""
+    from .metrics import auc_text
     from .training.nae_report import symmetric_tagging
 
     paths = {k: tuple(None if m is None else _model(m) for m in pair) for k, pair in models.items()}
@@ -192,7 +193,7 @@ def _symmetric(models: dict[str, tuple[str | None, str | None]], samples: dict[s
         for direction, r in directions.items():
             if isinstance(r, dict) and "auc" in r:
                 aucs[f"{label} {direction}"] = r["auc"]
-                _log(f"      AUC {label}, {direction.replace('_', ' ')}: {r['auc']:.3f}", echo)
+                _log(f"      AUC {label}, {direction.replace('_', ' ')}: {auc_text(r['auc'])}", echo)
     pngs = sorted(str(p.relative_to(out.parent)) for p in out.glob("*.png"))
     return {"aucs": aucs, "figures": pngs}
 
@@ -338,7 +339,9 @@ def _sections(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> li
                 "paper's weak direction (see `docs/NAE.md`: a short CPU training). The grey dash-dot curve needs "
                 "no model: the mean squared pixel, high for peaky jets. It tags QCD in tops by itself and, with the "
                 "same sign, cannot tag tops in QCD; a QCD-in-tops number means something only above it.")
-        bullets = [f"{k.replace('_', ' ')}: AUC {v:.3f}" for k, v in sym.get("aucs", {}).items()]
+        from .metrics import auc_text
+
+        bullets = [f"{k.replace('_', ' ')}: AUC {auc_text(v)}" for k, v in sym.get("aucs", {}).items()]
         sections.append({"title": "Symmetric tagging: AE vs NAE", "text": [text], "bullets": bullets,
                          "figures": sym["figures"]})
     zoo = headline.get("zoo") or {}

@@ -188,3 +188,16 @@ def test_html_report_is_self_contained(tmp_path: Path) -> None:
         assert base64.b64decode(data).startswith(b"\x89PNG")
     for text in ("0.880", "5.31 σ", "4.58 σ", "3524 GeV", "<code>qcd_jets</code>"):
         assert text in page
+
+
+def test_symmetric_section_reverses_the_yardsticks_low_auc(tmp_path: Path) -> None:
+    from coffea_anomaly.demo import _sections
+
+    jets, dijets = _fake_demo(tmp_path)
+    sym = {"figures": ["nae/symmetric_tagging.png"],
+           "aucs": {"NAE qcd_in_top": 0.832, "no model: mean pixel² top_in_qcd": 0.131}}  # fmt: skip
+    section = next(s for s in _sections(tmp_path, {**HEADLINE, "symmetric_tagging": sym}, jets, dijets)
+                   if s["title"].startswith("Symmetric"))  # fmt: skip
+    assert section["bullets"] == ["NAE qcd in top: AUC 0.832",
+                                  "no model: mean pixel² top in qcd: AUC 0.131 (the signal scores lower: 1 − AUC = 0.869)"]  # fmt: skip
+    assert "no model" in " ".join(section["text"])
