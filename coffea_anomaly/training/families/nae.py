@@ -17,7 +17,11 @@ also the only exported score. Training has two phases:
    learning rate 1e-5, batch 128). Regularisers (Appendix): the L2 norm of the weights
    (1e-8) and the mean squared energy of the positive and negative samples (``gamma``).
    Energies in the loss are in units of the mean validation energy after pre-training
-   (``e0``), so that ``gamma`` does not depend on the image normalisation.
+   (``e0``), so that ``gamma`` does not depend on the image normalisation. In these units
+   the regulariser bounds the negatives' energy at ``e0/(2·gamma·T)``: ``gamma = 1`` (the
+   default) stops it at half the data's, far stronger than the paper's γ on raw MSEs
+   (γ·e0 ≈ 1e-5 here); smaller values let the loss reach zero but can let the negative
+   energies run away (docs/NAE.md).
 
 ``wnae`` (CMS, arXiv:2510.02168): the same network and sampler; the loss is the
 Wasserstein (earth mover's) distance between the positive samples and the negative
@@ -215,7 +219,8 @@ class NAEOptions:
         x_bounds: the pixel chain stays in ``[lo, hi]`` (the sigmoid's range).
         buffer_size, replay_prob: the latent replay buffer (10 000, 0.95).
         temperature: T of the loss ``(E⁺ − E⁻)/T`` (in units of ``e0``).
-        gamma: weight of the mean squared positive and negative energies (in ``e0`` units).
+        gamma: weight of the mean squared positive and negative energies (in ``e0`` units);
+            the negatives' energy stops rising at ``1/(2·gamma·T)`` (in ``e0``).
         l2: weight of the squared L2 norm of all weights (1e-8).
         loss: ``nae`` (Eq. 3) or ``wasserstein`` (WNAE).
         wasserstein_grad_steps: last pixel-chain steps differentiated for the WNAE loss.
