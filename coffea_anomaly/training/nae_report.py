@@ -57,7 +57,9 @@ def empty_reconstruction_energy(images: np.ndarray) -> np.ndarray:
     single hard prong (QCD), lower for three (tops). The yardstick of :func:`symmetric_tagging`.
     """
     x = np.asarray(images, dtype=np.float64)
-    return (x.reshape(len(x), -1) ** 2).mean(axis=1)
+    if x.ndim < 2:
+        raise ValueError(f"empty_reconstruction_energy needs images (n, ...pixels), got shape {x.shape}")
+    return (x**2).mean(axis=tuple(range(1, x.ndim)))
 
 
 def _spec(sample: Any, label: str, truth_match: bool, model_path: str | Path) -> Any:

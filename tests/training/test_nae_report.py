@@ -31,6 +31,9 @@ def test_empty_reconstruction_energy_by_hand() -> None:
     e = empty_reconstruction_energy(np.stack([one_prong, three])[:, None])  # (n, channel, h, w)
     np.testing.assert_allclose(e, [1.0 / 4, (0.25 + 0.0625 + 0.0625) / 4])
     assert e[0] > e[1]  # the peakier image has the higher energy
+    assert empty_reconstruction_energy(np.zeros((0, 1, 4, 4))).shape == (0,)
+    with pytest.raises(ValueError, match="needs images"):
+        empty_reconstruction_energy(np.ones(3))
 
 
 def _train(tmp_path: Path, name: str, train: Path, other: Path, top_is_train: bool, energy: bool) -> Path:
