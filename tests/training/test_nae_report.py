@@ -83,3 +83,40 @@ def test_symmetric_tagging_figure_and_numbers(tmp_path: Path, generated) -> None
     assert saved["eps_s"] == 0.2
     assert (tmp_path / "report" / "symmetric_tagging.png").stat().st_size > 10_000
     assert plot_energy_curves(models["NAE"][0], tmp_path / "e.png").exists()
+
+
+@pytest.mark.slow
+def test_density_report_on_a_config_and_its_checkpoint(tmp_path: Path, generated, capsys) -> None:
+    """nae_diagnostics' command line on a training config (tops as background, QCD as the
+    anomaly) and the checkpoint its training wrote: every yardstick, numbers in the JSON."""
+    from coffea_anomaly.training.nae_diagnostics import main
+
+    qcd, top = generated["qcd_jets"], generated["top_jets"]
+    ckpt = tmp_path / "nae_t.ckpt"
+    cfg = {
+        "name": "nae_t", "level": "jet",
+        "model": {"kind": "nae", "params": {"npix": 12, "channels": 2, "dense": 8},
+                  "training": {**TINY, "checkpoint": str(ckpt)}},
+        "representation": {"kind": "jet_image", "config": {**IMAGE, "npix": 12}},
+        "train": {"path": str(top), "selection": SEL},
+        "test": {"path": str(top), "selection": SEL},
+        "signals": [{"path": str(qcd), "label": "qcd", "selection": SEL}],
+        "loop": {"validation_fraction": 0.2, "test_fraction": 0.0, "seed": 1},
+    }  # fmt: skip
+    path = tmp_path / "nae_t.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    result = CliRunner().invoke(cli, ["train", str(path), "--out", str(tmp_path / "nae_t.onnx"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert main([str(path), str(ckpt), "-k", "3", "--json", str(tmp_path / "d.json")]) == 0
+    out = capsys.readouterr().out
+    r = json.loads((tmp_path / "d.json").read_text())
+    assert r["n_reference"] > 3 and r["n_background"] - r["n_reference"] in (0, 1) and r["n_signal"] > 0
+    c = r["checkpoints"][str(ckpt)]
+    for v in (r["mean_pixel2"], r["pixel_knn"], c["energy"], c["latent_knn"], c["latent_separability"]):
+        assert 0.0 <= v <= 1.0
+    assert f"AUC {r['pixel_knn']:.3f}" in out and f"energy AUC {c['energy']:.3f}" in out
+    # a config without an anomaly to compare is one line on stderr, exit 2
+    del cfg["signals"]
+    path.write_text(yaml.safe_dump(cfg))
+    assert main([str(path)]) == 2
+    assert capsys.readouterr().err.strip().endswith("needs a test sample and a signals sample")

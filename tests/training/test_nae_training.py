@@ -252,3 +252,28 @@ def test_input_scale_scales_what_the_encoder_reads_and_exports_with_parity(data:
     np.testing.assert_allclose(onnx_energy, scaled.energy(x).detach().numpy(), rtol=1e-5, atol=1e-9)
     with pytest.raises(ConfigError, match="input_scale must be a positive number"):
         NAENetwork(**PARAMS, input_scale=0.0)
+
+
+def test_latent_codes_rebuild_the_network_from_the_checkpoint(data: FitData, tmp_path: Path) -> None:
+    """nae_diagnostics reads a checkpoint without its config: the same points and energies
+    as the trained network, for the running and the kept weights; wrong images are refused."""
+    from coffea_anomaly.training.nae_diagnostics import latent_codes
+
+    ckpt = tmp_path / "nae.ckpt"
+    model, _ = _fit(get_family("nae"), data, {**TINY, "epochs": 1, "checkpoint": str(ckpt)})
+    x = data.x_val[:10]
+    z, e = latent_codes(ckpt, x)
+    model.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(z, model.encode(torch.as_tensor(x)).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(e, model.energy(torch.as_tensor(x)).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(latent_codes(ckpt, x, key="best_model")[0], axis=1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"reads \(12, 12\) images"):
+        latent_codes(ckpt, np.zeros((2, 10, 10)))
+    with pytest.raises(ConfigError, match="has no weights"):
+        latent_codes(ckpt, x, key="optimizer_state")
+    # a file of another kind is one line, whatever torch.load thinks of it
+    for name, content in (("model.onnx", b"\x08\x07\x12\x04onnx"), ("empty.ckpt", b"")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(ConfigError, match=f"{name} is not an NAE checkpoint"):
+            load_checkpoint(tmp_path / name)

@@ -58,6 +58,7 @@ import dataclasses
 import json
 import math
 import os
+import pickle
 import shutil
 import sys
 import time
@@ -361,7 +362,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
     Read with ``torch.load(weights_only=True)``: no arbitrary objects are unpickled.
     """
-    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError) as err:
+        # a file of another kind (an ONNX model, a truncated write): one line, not torch's essay
+        raise ConfigError(f"{path} is not an NAE checkpoint ({type(err).__name__})") from None
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:
         raise ConfigError(f"{path} is not an NAE checkpoint of version {CHECKPOINT_VERSION}")
     return state

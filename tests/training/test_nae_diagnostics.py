@@ -1,0 +1,52 @@
+"""One-class yardsticks of nae_diagnostics on point sets whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coffea_anomaly.training.nae_diagnostics import knn_distance, one_class_auc, two_sample_auc
+
+
+def test_knn_distance_by_hand() -> None:
+    ref = [[0.0, 0.0], [3.0, 0.0], [0.0, 4.0]]
+    # from (0, 0): 0, 3, 4; from (3, 4): 5, 4, 3
+    np.testing.assert_allclose(knn_distance(ref, [[0.0, 0.0], [3.0, 4.0]], k=1), [0.0, 3.0])
+    np.testing.assert_allclose(knn_distance(ref, [[0.0, 0.0], [3.0, 4.0]], k=3), [4.0, 5.0])
+    # images are flattened; chunks do not change the answer
+    img_ref = np.arange(24.0).reshape(6, 2, 2)
+    x = np.random.default_rng(1).normal(size=(7, 2, 2)) * 5
+    np.testing.assert_allclose(knn_distance(img_ref, x, k=2, chunk=3), knn_distance(img_ref, x, k=2))
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (([[0.0]], [[0.0]], 2), "k must be in"),
+    (([[0.0, 1.0]], [[0.0]], 1), "differ in size"),
+    (([0.0, 1.0], [[0.0]], 1), "non-empty array of points"),
+    ((np.zeros((0, 2)), [[0.0, 1.0]], 1), "non-empty array of points"),
+])  # fmt: skip
+def test_knn_distance_bad_input_is_one_line(args, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        knn_distance(*args)
+
+
+def test_one_class_auc_tells_sparse_from_dense() -> None:
+    rng = np.random.default_rng(0)
+    ref, bkg = rng.normal(size=(400, 2)), rng.normal(size=(400, 2))
+    far = rng.normal(size=(200, 2)) * 0.1 + 6.0  # where the background has no points
+    core = rng.normal(size=(200, 2)) * 0.1  # inside its densest region
+    assert one_class_auc(ref, bkg, far) == 1.0
+    assert one_class_auc(ref, bkg, core, k=50) < 0.15  # small k: all of the core shares its neighbours
+    assert abs(one_class_auc(ref, bkg, rng.normal(size=(400, 2))) - 0.5) < 0.07
+
+
+def test_two_sample_auc_is_separability_not_density() -> None:
+    """The dense-core sample of the test above is inseparable for a density but not for a
+    classifier: that is the distinction the two yardsticks draw."""
+    rng = np.random.default_rng(0)
+    bkg = rng.normal(size=(600, 2))
+    assert abs(two_sample_auc(bkg, rng.normal(size=(600, 2))) - 0.5) < 0.07
+    assert two_sample_auc(bkg, rng.normal(size=(300, 2)) * 0.1) > 0.85
+    assert two_sample_auc(bkg, rng.normal(size=(300, 2)) + 8.0) == 1.0
+    with pytest.raises(ValueError, match="needs more than"):
+        two_sample_auc(bkg[:10], bkg[10:20], k=25)
