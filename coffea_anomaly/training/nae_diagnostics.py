@@ -28,7 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,18 @@ def _points(a: Any, what: str) -> np.ndarray:
     x = np.asarray(a, dtype=np.float64)
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"{what} must be a non-empty array of points (n, ...), got shape {x.shape}")
-    return x.reshape(len(x), -1)
+    x = x.reshape(len(x), -1)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{what} has {int((~np.isfinite(x).all(axis=1)).sum())} points with NaN or inf")
+    return x
+
+
+def _squared_distances(ref: np.ndarray, pts: np.ndarray, chunk: int) -> Iterator[tuple[slice, np.ndarray]]:
+    """(rows of ``pts``, their squared distances to every row of ``ref``), ``chunk`` rows at a time."""
+    r2 = (ref**2).sum(axis=1)
+    for lo in range(0, len(pts), chunk):
+        p = pts[lo : lo + chunk]
+        yield slice(lo, lo + len(p)), (p**2).sum(axis=1)[:, None] - 2.0 * p @ ref.T + r2[None, :]
 
 
 def knn_distance(reference: Any, x: Any, k: int = 20, chunk: int = 1024) -> np.ndarray:
@@ -63,12 +74,9 @@ def knn_distance(reference: Any, x: Any, k: int = 20, chunk: int = 1024) -> np.n
         raise ValueError(f"reference and x differ in size: {ref.shape[1]} vs {pts.shape[1]} values per point")
     if not 1 <= k <= len(ref):
         raise ValueError(f"k must be in [1, {len(ref)}] (the reference size), got {k}")
-    r2 = (ref**2).sum(axis=1)
     out = np.empty(len(pts))
-    for lo in range(0, len(pts), chunk):
-        p = pts[lo : lo + chunk]
-        d2 = (p**2).sum(axis=1)[:, None] - 2.0 * p @ ref.T + r2[None, :]
-        out[lo : lo + chunk] = np.partition(d2, k - 1, axis=1)[:, k - 1]
+    for rows, d2 in _squared_distances(ref, pts, chunk):
+        out[rows] = np.partition(d2, k - 1, axis=1)[:, k - 1]
     return np.sqrt(np.maximum(out, 0.0))
 
 
@@ -93,12 +101,9 @@ def two_sample_auc(a: Any, b: Any, k: int = 25, seed: int = 0) -> float:
     frac = np.empty(len(x))
     for f in (0, 1):
         train, test = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
-        t2 = (x[train] ** 2).sum(axis=1)
-        for lo in range(0, len(test), 1024):
-            idx = test[lo : lo + 1024]
-            d2 = (x[idx] ** 2).sum(axis=1)[:, None] - 2.0 * x[idx] @ x[train].T + t2[None, :]
+        for rows, d2 in _squared_distances(x[train], x[test], 1024):
             near = np.argpartition(d2, k - 1, axis=1)[:, :k]
-            frac[idx] = y[train][near].mean(axis=1)
+            frac[test[rows]] = y[train][near].mean(axis=1)
     return float(roc_auc(frac[y == 1], frac[y == 0]))
 
 

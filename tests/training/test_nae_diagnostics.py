@@ -24,6 +24,7 @@ def test_knn_distance_by_hand() -> None:
     (([[0.0, 1.0]], [[0.0]], 1), "differ in size"),
     (([0.0, 1.0], [[0.0]], 1), "non-empty array of points"),
     ((np.zeros((0, 2)), [[0.0, 1.0]], 1), "non-empty array of points"),
+    (([[0.0, 1.0]], [[np.nan, 1.0], [0.0, np.inf], [1.0, 1.0]], 1), "x has 2 points with NaN or inf"),
 ])  # fmt: skip
 def test_knn_distance_bad_input_is_one_line(args, match) -> None:
     with pytest.raises(ValueError, match=match):
