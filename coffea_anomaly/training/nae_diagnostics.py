@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import CoffeaAnomalyError, ConfigError
 from ..metrics import roc_auc
 
 __all__ = ["density_report", "knn_distance", "latent_codes", "one_class_auc", "two_sample_auc"]
@@ -190,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         r = density_report(args.config, args.checkpoints, k=args.k)
-    except (ConfigError, ValueError, OSError) as err:
+    except (CoffeaAnomalyError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{r['n_signal']} anomalous vs {r['n_background']} background jets; "
