@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .fileio import atomic_write, write_json
+from .metrics import auc_text
 
 __all__ = ["DEMO_SAMPLES", "ZOO_JET_MODELS", "DemoResult", "render_html_report", "report_numbers", "run_demo"]
 
@@ -180,7 +181,6 @@ def run_demo(
 def _symmetric(models: dict[str, tuple[str | None, str | None]], samples: dict[str, Any], out: Path,
                echo: Any) -> dict[str, Any]:  # fmt: skip
     """Tops in QCD and QCD in tops with plain AE vs NAE (``nae_report.symmetric_tagging``)."""
-    from .metrics import auc_text
     from .training.nae_report import symmetric_tagging
 
     paths = {k: tuple(None if m is None else _model(m) for m in pair) for k, pair in models.items()}
@@ -289,8 +289,6 @@ def _bumphunt(dijets: Any, out: Path, echo: Any, model: str = "") -> dict[str, A
 def report_numbers(headline: dict[str, Any]) -> list[tuple[str, str]]:
     """The headline numbers of a demo run as (quantity, value) rows: events, throughput, AUCs,
     best mass, local and global significance (the table of ``report.md`` and ``report.html``)."""
-    from .metrics import auc_text
-
     rows: list[tuple[str, str]] = []
     for key, what, item in (("jets", "jet processor", "jets"), ("dijet", "dijet processor", "events")):
         run = headline.get(key) or {}
@@ -339,8 +337,6 @@ def _sections(out: Path, headline: dict[str, Any], jets: Any, dijets: Any) -> li
                 "paper's weak direction (see `docs/NAE.md`: a short CPU training). The grey dash-dot curve needs "
                 "no model: the mean squared pixel, high for peaky jets. It tags QCD in tops by itself and, with the "
                 "same sign, cannot tag tops in QCD; a QCD-in-tops number means something only above it.")
-        from .metrics import auc_text
-
         bullets = [f"{k.replace('_', ' ')}: AUC {auc_text(v)}" for k, v in sym.get("aucs", {}).items()]
         sections.append({"title": "Symmetric tagging: AE vs NAE", "text": [text], "bullets": bullets,
                          "figures": sym["figures"]})
