@@ -10,6 +10,8 @@ can be measured without training anything:
 * :func:`one_class_auc` — AUC of that score for anomalies against held-out training jets:
   above 0.5 the anomaly lives where the training jets are sparse (a density model can tag
   it), below 0.5 it sits in their dense core;
+* :func:`smoothing_scan` — the same from sharp (k = 1) to smooth densities (large k, and
+  the distance to the mean image): the best any density of the training jets does;
 * :func:`two_sample_auc` — a k-nearest-neighbour *classifier* (2-fold): whether the two
   samples are separable at all in that space, whatever the density says;
 * :func:`latent_codes` — the encoder's points on the sphere for an NAE checkpoint (torch);
@@ -38,7 +40,11 @@ import numpy as np
 from ..errors import CoffeaAnomalyError, ConfigError
 from ..metrics import roc_auc
 
-__all__ = ["density_report", "knn_distance", "latent_codes", "one_class_auc", "two_sample_auc"]
+__all__ = ["density_report", "knn_distance", "knn_distances", "latent_codes", "one_class_auc", "smoothing_scan",
+           "two_sample_auc"]
+
+#: neighbour counts of :func:`smoothing_scan`, sharp to smooth
+SCAN_KS = (1, 5, 20, 50, 100, 200, 500, 1000)
 
 
 def _points(a: Any, what: str) -> np.ndarray:
@@ -69,14 +75,21 @@ def knn_distance(reference: Any, x: Any, k: int = 20, chunk: int = 1024) -> np.n
         >>> knn_distance([[0.0], [1.0], [3.0]], [[0.4], [2.5]], k=2)
         array([0.6, 1.5])
     """
+    return knn_distances(reference, x, (k,), chunk)[:, 0]
+
+
+def knn_distances(reference: Any, x: Any, ks: Sequence[int], chunk: int = 1024) -> np.ndarray:
+    """:func:`knn_distance` for several ``ks`` at once: shape ``(len(x), len(ks))``."""
     ref, pts = _points(reference, "reference"), _points(x, "x")
     if ref.shape[1] != pts.shape[1]:
         raise ValueError(f"reference and x differ in size: {ref.shape[1]} vs {pts.shape[1]} values per point")
-    if not 1 <= k <= len(ref):
-        raise ValueError(f"k must be in [1, {len(ref)}] (the reference size), got {k}")
-    out = np.empty(len(pts))
+    ks = [int(k) for k in ks]
+    if not ks or not all(1 <= k <= len(ref) for k in ks):
+        raise ValueError(f"every k must be in [1, {len(ref)}] (the reference size), got {ks}")
+    kth = sorted({k - 1 for k in ks})
+    out = np.empty((len(pts), len(ks)))
     for rows, d2 in _squared_distances(ref, pts, chunk):
-        out[rows] = np.partition(d2, k - 1, axis=1)[:, k - 1]
+        out[rows] = np.partition(d2, kth, axis=1)[:, [k - 1 for k in ks]]
     return np.sqrt(np.maximum(out, 0.0))
 
 
@@ -88,6 +101,29 @@ def one_class_auc(reference: Any, background: Any, signal: Any, k: int = 20) -> 
     signal sits in the background's dense core, where no one-class density can tag it.
     """
     return float(roc_auc(knn_distance(reference, signal, k), knn_distance(reference, background, k)))
+
+
+def smoothing_scan(reference: Any, background: Any, signal: Any,
+                   ks: Sequence[int] = SCAN_KS) -> dict[str, float]:  # fmt: skip
+    """:func:`one_class_auc` from sharp to smooth densities of ``reference``.
+
+    The k-NN distance is a density estimate smoothed over ``k`` neighbours; the scan runs
+    over the ``ks`` that fit the reference size (larger ones are skipped), and ends with the smoothest "density" of
+    all, one mode: the distance to the reference mean (key ``"mean"``). A density model
+    (an NAE with a small latent space is a smooth one) cannot beat the best of these by
+    much: it is the same question, asked at some smoothing scale.
+    """
+    ref, bkg, sig = _points(reference, "reference"), _points(background, "background"), _points(signal, "signal")
+    if any(int(k) < 1 for k in ks):
+        raise ValueError(f"every k of the scan must be >= 1, got {list(ks)}")
+    ks = [int(k) for k in ks if k <= len(ref)]  # the larger ones do not fit this reference
+    out = {}
+    if ks:
+        d_sig, d_bkg = knn_distances(ref, sig, ks), knn_distances(ref, bkg, ks)
+        out = {str(k): float(roc_auc(d_sig[:, i], d_bkg[:, i])) for i, k in enumerate(ks)}
+    centre = ref.mean(axis=0)
+    out["mean"] = float(roc_auc(((sig - centre) ** 2).sum(axis=1), ((bkg - centre) ** 2).sum(axis=1)))
+    return out
 
 
 def two_sample_auc(a: Any, b: Any, k: int = 25, seed: int = 0) -> float:
@@ -137,16 +173,20 @@ def latent_codes(checkpoint: str | Path | Any, images: Any, key: str = "model") 
 
 
 def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k: int = 20,
-                   seed: int = 0, progress: bool | None = None) -> dict[str, Any]:  # fmt: skip
+                   seed: int = 0, progress: bool | None = None,
+                   scan: Sequence[int] | None = None) -> dict[str, Any]:  # fmt: skip
     """The yardsticks above on the test samples of a training config.
 
     The config's ``test`` sample (the training label) is split in two halves at random
     (``seed``): one is the reference density, the other the background the anomaly (its
     first ``signals`` sample) is compared with. Every AUC has the anomaly as signal.
 
+    With ``scan`` (neighbour counts; ``()``: :data:`SCAN_KS`) it adds the pixel-space
+    :func:`smoothing_scan` as ``"pixel_scan"``.
+
     Returns:
         ``{"n_reference", "n_background", "n_signal", "mean_pixel2", "pixel_knn",
-        "checkpoints": {path: {"energy", "latent_separability", "latent_knn"}}}``.
+        ["pixel_scan",] "checkpoints": {path: {"energy", "latent_separability", "latent_knn"}}}``.
     """
     from .data import load_inputs
     from .nae_report import empty_reconstruction_energy
@@ -155,7 +195,9 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
     cfg = load_training_config(config)
     if cfg.test is None or not cfg.signals:
         raise ConfigError(f"{config}: density_report needs a test sample and a signals sample")
-    nets = {str(p): _network(p) for p in checkpoints}  # bad checkpoints fail before the slow read
+    if scan is not None and any(int(k) < 1 for k in scan):
+        raise ValueError(f"every k of the scan must be >= 1, got {list(scan)}")
+    nets = {str(p): _network(p) for p in checkpoints}  # bad input fails before the slow read
     rep, level = cfg.representation, cfg.level
     bkg, sig = (load_inputs(replace(s, selection=resolve_selection(s.selection, level)), rep, level,
                             progress=progress).x for s in (cfg.test, cfg.signals[0]))  # fmt: skip
@@ -167,6 +209,8 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
         "pixel_knn": one_class_auc(bkg[ref], bkg[held], sig, k),
         "checkpoints": {},
     }  # fmt: skip
+    if scan is not None:
+        out["pixel_scan"] = smoothing_scan(bkg[ref], bkg[held], sig, tuple(scan) or SCAN_KS)
     for path, net in nets.items():
         z_bkg, e_bkg = latent_codes(net, bkg)
         z_sig, e_sig = latent_codes(net, sig)
@@ -186,10 +230,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("config", help="training config YAML with test and signals samples")
     parser.add_argument("checkpoints", nargs="*", help="NAE checkpoints (e.g. X.pretrained.ckpt)")
     parser.add_argument("-k", type=int, default=20, help="neighbour for the one-class distance (20)")
+    parser.add_argument("--scan", type=int, nargs="*", metavar="K",
+                        help="also scan the pixel-space density from sharp to smooth: these k "
+                             f"(none given: {' '.join(map(str, SCAN_KS))}) and the distance to the mean image")  # fmt: skip
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args(argv)
     try:
-        r = density_report(args.config, args.checkpoints, k=args.k)
+        r = density_report(args.config, args.checkpoints, k=args.k, scan=args.scan)
     except (CoffeaAnomalyError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -197,6 +244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"reference density: {r['n_reference']} other background jets")  # fmt: skip
     print(f"  no model, mean pixel²          AUC {r['mean_pixel2']:.3f}")
     print(f"  pixel space, {args.k}-NN distance    AUC {r['pixel_knn']:.3f}")
+    if "pixel_scan" in r:
+        print("  pixel space, sharp to smooth:   " + ", ".join(
+            f"{k if k == 'mean' else f'{k}-NN'} {a:.3f}" for k, a in r["pixel_scan"].items()))  # fmt: skip
     for path, c in r["checkpoints"].items():
         print(f"  {path}: energy AUC {c['energy']:.3f}, latent {args.k}-NN distance AUC "
               f"{c['latent_knn']:.3f}, latent separability (k-NN classifier) {c['latent_separability']:.3f}")  # fmt: skip

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coffea_anomaly.training.nae_diagnostics import knn_distance, one_class_auc, two_sample_auc
+from coffea_anomaly.training.nae_diagnostics import (
+    knn_distance,
+    knn_distances,
+    one_class_auc,
+    smoothing_scan,
+    two_sample_auc,
+)
 
 
 def test_knn_distance_by_hand() -> None:
@@ -17,6 +23,38 @@ def test_knn_distance_by_hand() -> None:
     img_ref = np.arange(24.0).reshape(6, 2, 2)
     x = np.random.default_rng(1).normal(size=(7, 2, 2)) * 5
     np.testing.assert_allclose(knn_distance(img_ref, x, k=2, chunk=3), knn_distance(img_ref, x, k=2))
+
+
+def test_knn_distances_are_one_column_per_k_in_the_order_asked() -> None:
+    ref = [[0.0, 0.0], [3.0, 0.0], [0.0, 4.0]]
+    got = knn_distances(ref, [[0.0, 0.0], [3.0, 4.0]], ks=(3, 1, 3))
+    np.testing.assert_allclose(got, [[4.0, 0.0, 4.0], [5.0, 3.0, 5.0]])
+    with pytest.raises(ValueError, match="every k must be in"):
+        knn_distances(ref, ref, ks=())
+
+
+def _clump_sample(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A broad bulk at the origin with 5 % of the points in a tight clump at (6, 0)."""
+    clump = rng.random(n) < 0.05
+    return np.where(clump[:, None], rng.normal(size=(n, 2)) * 0.05 + [6.0, 0.0], rng.normal(size=(n, 2)))
+
+
+def test_smoothing_scan_sees_a_clump_far_from_the_bulk_only_when_smooth() -> None:
+    """The situation of QCD among tops: the anomaly sits in a small dense clump of the
+    training jets, far from their bulk. Sharp densities call it typical, smooth ones rare."""
+    rng = np.random.default_rng(3)
+    ref, bkg = _clump_sample(rng, 800), _clump_sample(rng, 800)
+    sig = rng.normal(size=(200, 2)) * 0.05 + [6.0, 0.0]
+    scan = smoothing_scan(ref, bkg, sig, ks=(1, 5, 200, 5000))
+    assert list(scan) == ["1", "5", "200", "mean"]  # k beyond the reference size is skipped
+    assert scan["1"] < 0.3 and scan["5"] < 0.3
+    assert scan["200"] > 0.9 and scan["mean"] > 0.9
+    # "mean" is the distance to the reference mean, by hand
+    centre = ref.mean(axis=0)
+    d_sig, d_bkg = ((sig - centre) ** 2).sum(1), ((bkg - centre) ** 2).sum(1)
+    assert scan["mean"] == pytest.approx((d_sig[:, None] > d_bkg[None, :]).mean(), abs=1e-12)
+    with pytest.raises(ValueError, match="must be >= 1"):
+        smoothing_scan(ref, bkg, sig, ks=(0, 5))
 
 
 @pytest.mark.parametrize(("args", "match"), [
