@@ -96,6 +96,7 @@ __all__ = [
 
 CHECKPOINT_VERSION = 1
 LOSSES = ("nae", "wasserstein")
+PRECISIONS = ("float32", "bfloat16")
 
 
 # -- the network ---------------------------------------------------------------------------
@@ -227,6 +228,10 @@ class NAEOptions:
         wasserstein_grad_steps: last pixel-chain steps differentiated for the WNAE loss.
         val_negatives: negative samples drawn for each validation.
         collapse_energy_ratio, collapse_diversity, collapse_patience: the collapse flag.
+        precision: arithmetic of the energy phase's iterations (chains and loss):
+            ``float32`` or ``bfloat16`` (half precision under ``torch.autocast``: ~1.8x
+            faster on a CPU with AVX512-BF16/AMX, docs/NAE.md). The chains' images, the
+            weights, the validation probe and the exported graph stay float32.
         checkpoint: checkpoint file ('': none).
         resume: continue from ``checkpoint`` when it exists (it must match this training).
         init_from: start from the weights (``model``) of an NAE checkpoint, e.g. the copy
@@ -264,6 +269,7 @@ class NAEOptions:
     collapse_energy_ratio: float = 50.0
     collapse_diversity: float = 0.05
     collapse_patience: int = 2
+    precision: str = "float32"
     checkpoint: str = ""
     resume: bool = True
     init_from: str = ""
@@ -271,6 +277,8 @@ class NAEOptions:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.epochs < 0 or (self.epochs == 0 and self.pretrain_epochs == 0 and not self.init_from):
             raise ConfigError("epochs must be >= 0 (0: the plain autoencoder), and some phase must run")
         for name in ("batch_size", "pretrain_batch_size", "buffer_size", "val_negatives",
@@ -465,7 +473,7 @@ class NAEFamily(ReconstructionFamily):
                           metropolis=o.z_metropolis, clip_grad=o.clip_grad, project=project_sphere,
                           generator=sampler.gen)  # fmt: skip
             sampler.buffer.push(zc.x)
-            x0 = model.decode(zc.x)
+            x0 = model.decode(zc.x).float()  # the chain's images stay float32 under autocast
             k = min(o.wasserstein_grad_steps, o.x_steps) if differentiable else 0
             xc = langevin(model.energy, x0, o.x_steps - k, o.x_step_size, o.x_noise, metropolis=o.x_metropolis,
                           anneal_to=o.x_anneal, clip_grad=o.clip_grad, bounds=o.x_bounds,
@@ -478,7 +486,7 @@ class NAEFamily(ReconstructionFamily):
         if not differentiable:
             return xc.x, zc.x
         # straight through the detached pixel steps, then k differentiable steps
-        x0 = model.decode(zc.x)
+        x0 = model.decode(zc.x).float()
         x = x0 + (xc.x - x0).detach()
         for _ in range(k):
             e = model.energy(x)
@@ -517,7 +525,9 @@ class NAEFamily(ReconstructionFamily):
     def energy_step(self, model: Any, opt: Any, batch: Batch, o: NAEOptions, sampler: _Sampler,
                     e0: float) -> dict[str, float]:  # fmt: skip
         model.train()
-        terms = self.energy_terms(model, batch, o, sampler, e0)
+        half = o.precision == "bfloat16"
+        with torch.autocast(batch.x.device.type, dtype=torch.bfloat16, enabled=half):
+            terms = self.energy_terms(model, batch, o, sampler, e0)
         logged = {k: terms.pop(k) for k in ("e_pos", "e_neg")}
         total = sum(terms.values())
         opt.zero_grad(set_to_none=True)
