@@ -96,7 +96,6 @@ __all__ = [
 
 CHECKPOINT_VERSION = 1
 LOSSES = ("nae", "wasserstein")
-PRECISIONS = ("float32", "bfloat16")
 
 
 # -- the network ---------------------------------------------------------------------------
@@ -228,10 +227,6 @@ class NAEOptions:
         wasserstein_grad_steps: last pixel-chain steps differentiated for the WNAE loss.
         val_negatives: negative samples drawn for each validation.
         collapse_energy_ratio, collapse_diversity, collapse_patience: the collapse flag.
-        precision: arithmetic of the energy phase's iterations (chains and loss):
-            ``float32`` or ``bfloat16`` (half precision under ``torch.autocast``: ~1.8x
-            faster on a CPU with AVX512-BF16/AMX, docs/NAE.md). The chains' images, the
-            weights, the validation probe and the exported graph stay float32.
         checkpoint: checkpoint file ('': none).
         resume: continue from ``checkpoint`` when it exists (it must match this training).
         init_from: start from the weights (``model``) of an NAE checkpoint, e.g. the copy
@@ -269,7 +264,6 @@ class NAEOptions:
     collapse_energy_ratio: float = 50.0
     collapse_diversity: float = 0.05
     collapse_patience: int = 2
-    precision: str = "float32"
     checkpoint: str = ""
     resume: bool = True
     init_from: str = ""
@@ -277,8 +271,6 @@ class NAEOptions:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.epochs < 0 or (self.epochs == 0 and self.pretrain_epochs == 0 and not self.init_from):
             raise ConfigError("epochs must be >= 0 (0: the plain autoencoder), and some phase must run")
         for name in ("batch_size", "pretrain_batch_size", "buffer_size", "val_negatives",
@@ -523,10 +515,12 @@ class NAEFamily(ReconstructionFamily):
                 "e_neg": float(e_neg.mean().detach()) / e0}  # fmt: skip
 
     def energy_step(self, model: Any, opt: Any, batch: Batch, o: NAEOptions, sampler: _Sampler,
-                    e0: float) -> dict[str, float]:  # fmt: skip
+                    e0: float, low_precision: bool = False) -> dict[str, float]:  # fmt: skip
+        """One energy-phase iteration: negatives, loss, update. ``low_precision``
+        (``loop.precision: bfloat16``): the chains and the loss's forward pass run under
+        autocast to bfloat16; the chains' images and the weights stay float32."""
         model.train()
-        half = o.precision == "bfloat16"
-        with torch.autocast(batch.x.device.type, dtype=torch.bfloat16, enabled=half):
+        with torch.autocast(batch.x.device.type, dtype=torch.bfloat16, enabled=low_precision):
             terms = self.energy_terms(model, batch, o, sampler, e0)
         logged = {k: terms.pop(k) for k in ("e_pos", "e_neg")}
         total = sum(terms.values())
@@ -582,7 +576,8 @@ class NAEFamily(ReconstructionFamily):
         # what a checkpoint must match to be resumed (the epoch limit may grow)
         fingerprint = json.dumps({"params": model.hyperparameters(), "seed": loop.seed,
                                   "options": dataclasses.asdict(o) | {"resume": None, "checkpoint": None, "epochs": None},
-                                  "data": [int(train[0].shape[0]), float(train[0].double().sum()), int(val[0].shape[0])]},
+                                  "data": [int(train[0].shape[0]), float(train[0].double().sum()), int(val[0].shape[0])],
+                                  "precision": loop.precision},
                                  sort_keys=True, default=str)  # fmt: skip
         state = self._resume_state(o, fingerprint)
         if o.init_from and state is None:
@@ -662,6 +657,7 @@ class NAEFamily(ReconstructionFamily):
                 energy_hist.stop_reason = "epochs"
         t0 = time.monotonic() - done_wall
         n_steps = o.steps_per_epoch or math.ceil(xt.shape[0] / o.batch_size)
+        low_precision = loop.precision == "bfloat16"  # iterations only; validation in float32
         bar = tqdm(total=o.epochs, initial=first - 1, desc=f"{self.name} {energy.name}", unit="epoch",
                    disable=not show, file=sys.stderr)  # fmt: skip
         finished = False
@@ -675,7 +671,7 @@ class NAEFamily(ReconstructionFamily):
                     idx = order[i : i + o.batch_size]
                     batch = Batch(xt[idx], wt[idx], {k: v[idx] for k, v in at.items()})
                     bw = float(batch.w.sum())
-                    for k, v in self.energy_step(model, opt, batch, o, sampler, e0).items():
+                    for k, v in self.energy_step(model, opt, batch, o, sampler, e0, low_precision).items():
                         sums[k] = sums.get(k, 0.0) + v * bw
                     total_w += bw
                 for k, s in sums.items():
