@@ -107,7 +107,9 @@ def test_density_report_on_a_config_and_its_checkpoint(tmp_path: Path, generated
     path.write_text(yaml.safe_dump(cfg))
     result = CliRunner().invoke(cli, ["train", str(path), "--out", str(tmp_path / "nae_t.onnx"), "--quiet"])
     assert result.exit_code == 0, result.output
-    assert main([str(path), str(ckpt), "-k", "3", "--scan", "1", "3", "--json", str(tmp_path / "d.json")]) == 0
+    args = [str(path), str(ckpt), "-k", "3", "--scan", "1", "3", "--json", str(tmp_path / "d.json")]
+    assert main([*args, "--plot", str(tmp_path / "scan.png")]) == 0
+    assert (tmp_path / "scan.png").stat().st_size > 0
     out = capsys.readouterr().out
     r = json.loads((tmp_path / "d.json").read_text())
     assert r["n_reference"] > 3 and r["n_background"] - r["n_reference"] in (0, 1) and r["n_signal"] > 0
@@ -115,7 +117,8 @@ def test_density_report_on_a_config_and_its_checkpoint(tmp_path: Path, generated
     for v in (r["mean_pixel2"], r["pixel_knn"], c["energy"], c["latent_knn"], c["latent_separability"]):
         assert 0.0 <= v <= 1.0
     assert f"AUC {r['pixel_knn']:.3f}" in out and f"energy AUC {c['energy']:.3f}" in out
-    assert list(r["pixel_scan"]) == ["1", "3", "mean"] and r["pixel_scan"]["3"] == r["pixel_knn"]
+    assert list(r["pixel_scan"]) == ["1", "3", "mean"]
+    assert r["pixel_scan"]["3"] == r["pixel_knn"]
     assert f"3-NN {r['pixel_knn']:.3f}, mean {r['pixel_scan']['mean']:.3f}" in out
     # a config without an anomaly to compare is one line on stderr, exit 2
     del cfg["signals"]
