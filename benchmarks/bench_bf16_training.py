@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
+    if args.steps < 1 or (args.batch is not None and args.batch < 1):
+        ap.error("--steps and --batch must be >= 1")
 
     import importlib
 

@@ -233,6 +233,8 @@ def plot_scans(reports: dict[str, dict[str, Any]], path: str | Path, target: flo
     the same colour, and an optional ``target`` AUC."""
     from ..plotting.style import new_figure, save
 
+    if not reports:
+        raise ValueError("plot_scans needs at least one report")
     fig, ax = new_figure(figsize=(10, 9))
     right = 1
     for i, (label, r) in enumerate(reports.items()):

@@ -100,6 +100,8 @@ def test_plot_scans_draws_reports_with_a_scan_and_refuses_others(tmp_path) -> No
     sig = rng.normal(size=(100, 2)) * 0.05 + [6.0, 0.0]
     report = {"mean_pixel2": 0.7, "pixel_scan": smoothing_scan(ref, bkg, sig, ks=(1, 5, 50))}
     assert plot_scans({"a": report, "b": report}, tmp_path / "s.png", target=0.85).stat().st_size > 0
+    with pytest.raises(ValueError, match="at least one report"):
+        plot_scans({}, tmp_path / "u.png")
     with pytest.raises(ValueError, match="b: the report has no pixel_scan"):
         plot_scans({"a": report, "b": {"mean_pixel2": 0.7}}, tmp_path / "t.png")
 
