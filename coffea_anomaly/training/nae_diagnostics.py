@@ -106,6 +106,11 @@ def one_class_auc(reference: Any, background: Any, signal: Any, k: int = 20) -> 
     return float(roc_auc(knn_distance(reference, signal, k), knn_distance(reference, background, k)))
 
 
+def _check_scan(ks: Sequence[int]) -> None:
+    if any(int(k) < 1 for k in ks):
+        raise ValueError(f"every k of the scan must be >= 1, got {list(ks)}")
+
+
 def smoothing_scan(reference: Any, background: Any, signal: Any,
                    ks: Sequence[int] = SCAN_KS) -> dict[str, float]:  # fmt: skip
     """:func:`one_class_auc` from sharp to smooth densities of ``reference``.
@@ -117,8 +122,7 @@ def smoothing_scan(reference: Any, background: Any, signal: Any,
     much: it is the same question, asked at some smoothing scale.
     """
     ref, bkg, sig = _points(reference, "reference"), _points(background, "background"), _points(signal, "signal")
-    if any(int(k) < 1 for k in ks):
-        raise ValueError(f"every k of the scan must be >= 1, got {list(ks)}")
+    _check_scan(ks)
     ks = [int(k) for k in ks if k <= len(ref)]  # the larger ones do not fit this reference
     out = {}
     if ks:
@@ -198,8 +202,8 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
     cfg = load_training_config(config)
     if cfg.test is None or not cfg.signals:
         raise ConfigError(f"{config}: density_report needs a test sample and a signals sample")
-    if scan is not None and any(int(k) < 1 for k in scan):
-        raise ValueError(f"every k of the scan must be >= 1, got {list(scan)}")
+    if scan is not None:
+        _check_scan(scan)
     nets = {str(p): _network(p) for p in checkpoints}  # bad input fails before the slow read
     rep, level = cfg.representation, cfg.level
     bkg, sig = (load_inputs(replace(s, selection=resolve_selection(s.selection, level)), rep, level,
@@ -235,17 +239,18 @@ def plot_scans(reports: dict[str, dict[str, Any]], path: str | Path, target: flo
 
     if not reports:
         raise ValueError("plot_scans needs at least one report")
-    fig, ax = new_figure(figsize=(10, 9))
-    right = 1
-    for i, (label, r) in enumerate(reports.items()):
-        scan = r.get("pixel_scan")
-        if not scan:
+    for label, r in reports.items():
+        if not r.get("pixel_scan"):
             raise ValueError(f"{label}: the report has no pixel_scan (density_report(..., scan=()))")
+    # the mean-image points share one x, right of the largest k of any report
+    right = 3 * max(int(k) for r in reports.values() for k in [1, *r["pixel_scan"]] if k != "mean")
+    fig, ax = new_figure(figsize=(10, 9))
+    for i, (label, r) in enumerate(reports.items()):
+        scan = r["pixel_scan"]
         ks = [int(k) for k in scan if k != "mean"]
-        right = max(right, *ks)
         color = f"C{i}"
         ax.plot(ks, [scan[str(k)] for k in ks], "o-", color=color, label=f"{label}: k-NN density")
-        ax.plot([right * 3], [scan["mean"]], "s", color=color, mfc="none")
+        ax.plot([right], [scan["mean"]], "s", color=color, mfc="none")
         ax.axhline(r["mean_pixel2"], color=color, ls="--", lw=1, label=f"{label}: mean pixel² {r['mean_pixel2']:.3f}")
     ax.plot([], [], "ks", mfc="none", label="distance to the mean image (one mode)")
     ax.axhline(0.5, color="grey", lw=0.8)
