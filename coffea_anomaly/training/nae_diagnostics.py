@@ -47,7 +47,7 @@ __all__ = ["density_report", "knn_distance", "knn_distances", "latent_codes", "o
            "smoothing_scan", "two_sample_auc"]
 
 #: neighbour counts of :func:`smoothing_scan`, sharp to smooth
-SCAN_KS = (1, 5, 20, 50, 100, 200, 500, 1000)
+SCAN_KS = (1, 5, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 
 
 def _points(a: Any, what: str) -> np.ndarray:
@@ -181,12 +181,17 @@ def latent_codes(checkpoint: str | Path | Any, images: Any, key: str = "model") 
 
 def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k: int = 20,
                    seed: int = 0, progress: bool | None = None,
-                   scan: Sequence[int] | None = None) -> dict[str, Any]:  # fmt: skip
+                   scan: Sequence[int] | None = None, reference: str = "test",
+                   max_reference: int | None = None) -> dict[str, Any]:  # fmt: skip
     """The yardsticks above on the test samples of a training config.
 
-    The config's ``test`` sample (the training label) is split in two halves at random
-    (``seed``): one is the reference density, the other the background the anomaly (its
-    first ``signals`` sample) is compared with. Every AUC has the anomaly as signal.
+    ``reference="test"``: the config's ``test`` sample (the training label) is split in two
+    halves at random (``seed``): one is the reference density, the other the background the
+    anomaly (its first ``signals`` sample) is compared with. ``reference="train"``: the
+    reference density is the config's ``train`` sample — the jets an NAE of that config
+    learns from — and the background is the whole ``test`` sample. ``max_reference`` keeps
+    that many reference jets at random (``seed``): how the yardsticks depend on the size of
+    the sample the density is estimated from. Every AUC has the anomaly as signal.
 
     With ``scan`` (neighbour counts; ``()``: :data:`SCAN_KS`) it adds the pixel-space
     :func:`smoothing_scan` as ``"pixel_scan"``.
@@ -202,29 +207,40 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
     cfg = load_training_config(config)
     if cfg.test is None or not cfg.signals:
         raise ConfigError(f"{config}: density_report needs a test sample and a signals sample")
+    if reference not in ("test", "train"):
+        raise ValueError(f"reference must be 'test' (half of the test sample) or 'train', got {reference!r}")
+    if max_reference is not None and max_reference < 1:
+        raise ValueError(f"max_reference must be >= 1, got {max_reference}")
     if scan is not None:
         _check_scan(scan)
     nets = {str(p): _network(p) for p in checkpoints}  # bad input fails before the slow read
     rep, level = cfg.representation, cfg.level
-    bkg, sig = (load_inputs(replace(s, selection=resolve_selection(s.selection, level)), rep, level,
-                            progress=progress).x for s in (cfg.test, cfg.signals[0]))  # fmt: skip
-    order = np.random.default_rng(seed).permutation(len(bkg))
-    ref, held = order[: len(bkg) // 2], order[len(bkg) // 2 :]
+    samples = (cfg.test, cfg.signals[0], *((cfg.train,) if reference == "train" else ()))
+    images = [load_inputs(replace(s, selection=resolve_selection(s.selection, level)), rep, level,
+                          progress=progress).x for s in samples]  # fmt: skip
+    rng = np.random.default_rng(seed)
+    if reference == "train":
+        held, sig, ref = images
+    else:
+        test, sig = images
+        order = rng.permutation(len(test))
+        ref, held = test[order[: len(test) // 2]], test[order[len(test) // 2 :]]
+    if max_reference is not None and max_reference < len(ref):
+        ref = ref[np.sort(rng.permutation(len(ref))[:max_reference])]
     out: dict[str, Any] = {
-        "n_reference": len(ref), "n_background": len(held), "n_signal": len(sig),
-        "mean_pixel2": float(roc_auc(empty_reconstruction_energy(sig), empty_reconstruction_energy(bkg[held]))),
-        "pixel_knn": one_class_auc(bkg[ref], bkg[held], sig, k),
+        "reference": reference, "n_reference": len(ref), "n_background": len(held), "n_signal": len(sig),
+        "mean_pixel2": float(roc_auc(empty_reconstruction_energy(sig), empty_reconstruction_energy(held))),
+        "pixel_knn": one_class_auc(ref, held, sig, k),
         "checkpoints": {},
     }  # fmt: skip
     if scan is not None:
-        out["pixel_scan"] = smoothing_scan(bkg[ref], bkg[held], sig, tuple(scan) or SCAN_KS)
+        out["pixel_scan"] = smoothing_scan(ref, held, sig, tuple(scan) or SCAN_KS)
     for path, net in nets.items():
-        z_bkg, e_bkg = latent_codes(net, bkg)
-        z_sig, e_sig = latent_codes(net, sig)
+        (z_ref, _), (z_bkg, e_bkg), (z_sig, e_sig) = (latent_codes(net, x) for x in (ref, held, sig))
         out["checkpoints"][path] = {
-            "energy": float(roc_auc(e_sig, e_bkg[held])),
+            "energy": float(roc_auc(e_sig, e_bkg)),
             "latent_separability": two_sample_auc(z_bkg, z_sig),
-            "latent_knn": one_class_auc(z_bkg[ref], z_bkg[held], z_sig, k),
+            "latent_knn": one_class_auc(z_ref, z_bkg, z_sig, k),
         }
     return out
 
@@ -277,17 +293,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="also scan the pixel-space density from sharp to smooth: these k "
                              f"(none given: {' '.join(map(str, SCAN_KS))}) and the distance to the mean image")  # fmt: skip
     parser.add_argument("--plot", metavar="PNG", help="with --scan: draw the scan (AUC against k) to this file")
+    parser.add_argument("--reference", choices=("test", "train"), default="test",
+                        help="the reference density: half of the test sample (default; the other half is "
+                             "the background) or the training sample (the whole test sample is the background)")
+    parser.add_argument("--max-reference", type=int, metavar="N",
+                        help="keep N reference jets at random: the yardsticks against the reference size")
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args(argv)
     if args.plot and args.scan is None:
         parser.error("--plot draws the scan: add --scan")
     try:
-        r = density_report(args.config, args.checkpoints, k=args.k, scan=args.scan)
+        r = density_report(args.config, args.checkpoints, k=args.k, scan=args.scan, reference=args.reference,
+                           max_reference=args.max_reference)  # fmt: skip
     except (CoffeaAnomalyError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{r['n_signal']} anomalous vs {r['n_background']} background jets; "
-          f"reference density: {r['n_reference']} other background jets")  # fmt: skip
+          f"reference density: {r['n_reference']} {'training' if r['reference'] == 'train' else 'other test'} "
+          "jets of the training label")  # fmt: skip
     print(f"  no model, mean pixel²          AUC {r['mean_pixel2']:.3f}")
     print(f"  pixel space, {args.k}-NN distance    AUC {r['pixel_knn']:.3f}")
     if "pixel_scan" in r:

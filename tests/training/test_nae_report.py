@@ -112,14 +112,26 @@ def test_density_report_on_a_config_and_its_checkpoint(tmp_path: Path, generated
     assert (tmp_path / "scan.png").stat().st_size > 0
     out = capsys.readouterr().out
     r = json.loads((tmp_path / "d.json").read_text())
-    assert r["n_reference"] > 3 and r["n_background"] - r["n_reference"] in (0, 1) and r["n_signal"] > 0
+    assert r["n_reference"] > 3
+    assert r["n_background"] - r["n_reference"] in (0, 1)
+    assert r["n_signal"] > 0
     c = r["checkpoints"][str(ckpt)]
     for v in (r["mean_pixel2"], r["pixel_knn"], c["energy"], c["latent_knn"], c["latent_separability"]):
         assert 0.0 <= v <= 1.0
-    assert f"AUC {r['pixel_knn']:.3f}" in out and f"energy AUC {c['energy']:.3f}" in out
+    assert f"AUC {r['pixel_knn']:.3f}" in out
+    assert f"energy AUC {c['energy']:.3f}" in out
     assert list(r["pixel_scan"]) == ["1", "3", "mean"]
     assert r["pixel_scan"]["3"] == r["pixel_knn"]
     assert f"3-NN {r['pixel_knn']:.3f}, mean {r['pixel_scan']['mean']:.3f}" in out
+    # the training jets as the reference, cut to 6 of them: the whole test sample is the background
+    assert main([*args[:2], "-k", "3", "--reference", "train", "--max-reference", "6", "--json", args[-1]]) == 0
+    t = json.loads((tmp_path / "d.json").read_text())
+    assert (t["reference"], t["n_reference"]) == ("train", 6)
+    assert t["n_background"] == r["n_reference"] + r["n_background"]
+    assert t["n_signal"] == r["n_signal"]
+    assert "reference density: 6 training jets" in capsys.readouterr().out
+    assert main([str(path), "--max-reference", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: max_reference must be >= 1, got 0"
     # a config without an anomaly to compare is one line on stderr, exit 2
     del cfg["signals"]
     path.write_text(yaml.safe_dump(cfg))
