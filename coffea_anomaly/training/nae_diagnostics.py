@@ -12,7 +12,7 @@ can be measured without training anything:
   it), below 0.5 it sits in their dense core;
 * :func:`smoothing_scan` — the same from sharp (k = 1) to smooth densities (large k, and
   the distance to the mean image): the best any density of the training jets does;
-  :func:`plot_scans` draws it (AUC against k);
+  :func:`plot_scans` draws it (AUC against k, or k as a fraction of the reference size);
 * :func:`two_sample_auc` — a k-nearest-neighbour *classifier* (2-fold): whether the two
   samples are separable at all in that space, whatever the density says;
 * :func:`latent_codes` — the encoder's points on the sphere for an NAE checkpoint (torch);
@@ -44,7 +44,7 @@ from ..metrics import roc_auc
 from ..plotting.style import styled
 
 __all__ = ["density_report", "knn_distance", "knn_distances", "latent_codes", "one_class_auc", "plot_scans",
-           "smoothing_scan", "two_sample_auc"]
+           "scan_points", "smoothing_scan", "two_sample_auc"]
 
 #: neighbour counts of :func:`smoothing_scan`, sharp to smooth
 SCAN_KS = (1, 5, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
@@ -245,12 +245,26 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
     return out
 
 
+def scan_points(report: dict[str, Any], per_reference: bool = False) -> tuple[list[float], list[float]]:
+    """The k-NN points of a report's ``pixel_scan``: (k, AUC), or with ``per_reference``
+    (k / reference size, AUC) — the smoothing as a fraction of the sample, which is what
+    compares densities estimated from samples of different sizes."""
+    scan = report["pixel_scan"]
+    ks = [int(k) for k in scan if k != "mean"]
+    if per_reference and not report.get("n_reference"):
+        raise ValueError("per_reference needs the report's n_reference")
+    scale = 1.0 / report["n_reference"] if per_reference else 1.0
+    return [k * scale for k in ks], [scan[str(k)] for k in ks]
+
+
 @styled
-def plot_scans(reports: dict[str, dict[str, Any]], path: str | Path, target: float | None = None) -> Path:
+def plot_scans(reports: dict[str, dict[str, Any]], path: str | Path, target: float | None = None,
+               per_reference: bool = False) -> Path:  # fmt: skip
     """AUC of the training density against its smoothing (k) for one or more
     :func:`density_report` results with ``pixel_scan`` (``{label: report}``): the k-NN
     points, the mean-image distance at the right edge, the mean pixel² as a dashed line of
-    the same colour, and an optional ``target`` AUC."""
+    the same colour, and an optional ``target`` AUC. ``per_reference``: k as a fraction of
+    each report's reference size (:func:`scan_points`)."""
     from ..plotting.style import new_figure, save
 
     if not reports:
@@ -258,22 +272,22 @@ def plot_scans(reports: dict[str, dict[str, Any]], path: str | Path, target: flo
     for label, r in reports.items():
         if not r.get("pixel_scan"):
             raise ValueError(f"{label}: the report has no pixel_scan (density_report(..., scan=()))")
+    points = {label: scan_points(r, per_reference) for label, r in reports.items()}
     # the mean-image points share one x, right of the largest k of any report
-    right = 3 * max(int(k) for r in reports.values() for k in [1, *r["pixel_scan"]] if k != "mean")
+    right = 3 * max([1, *(x for xs, _ in points.values() for x in xs)])
     fig, ax = new_figure(figsize=(10, 9))
     for i, (label, r) in enumerate(reports.items()):
-        scan = r["pixel_scan"]
-        ks = [int(k) for k in scan if k != "mean"]
         color = f"C{i}"
-        ax.plot(ks, [scan[str(k)] for k in ks], "o-", color=color, label=f"{label}: k-NN density")
-        ax.plot([right], [scan["mean"]], "s", color=color, mfc="none")
+        ax.plot(*points[label], "o-", color=color, label=f"{label}: k-NN density")
+        ax.plot([right], [r["pixel_scan"]["mean"]], "s", color=color, mfc="none")
         ax.axhline(r["mean_pixel2"], color=color, ls="--", lw=1, label=f"{label}: mean pixel² {r['mean_pixel2']:.3f}")
     ax.plot([], [], "ks", mfc="none", label="distance to the mean image (one mode)")
     ax.axhline(0.5, color="grey", lw=0.8)
     if target is not None:
         ax.axhline(target, color="black", lw=1.2, ls=":", label=f"target {target:g}")
     ax.set_xscale("log")
-    ax.set_xlabel("k: neighbours the density is smoothed over", fontsize="small")
+    ax.set_xlabel("k / reference size: the fraction of the training jets the density is smoothed over"
+                  if per_reference else "k: neighbours the density is smoothed over", fontsize="small")  # fmt: skip
     ax.set_ylabel("AUC: anomaly vs held-out training jets", fontsize="small")
     ax.set_title("below 0.5 the anomaly sits in the training jets' dense core,\n"
                  "above it where they are sparse", fontsize="small")  # fmt: skip

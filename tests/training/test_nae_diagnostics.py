@@ -11,6 +11,7 @@ from coffea_anomaly.training.nae_diagnostics import (
     main,
     one_class_auc,
     plot_scans,
+    scan_points,
     smoothing_scan,
     two_sample_auc,
 )
@@ -111,3 +112,13 @@ def test_plot_without_scan_is_a_usage_error(capsys) -> None:
         main(["any.yaml", "--plot", "x.png"])
     assert exit_.value.code == 2
     assert "--plot draws the scan: add --scan" in capsys.readouterr().err
+
+
+def test_scan_points_in_k_or_as_a_fraction_of_the_reference(tmp_path) -> None:
+    report = {"n_reference": 200, "mean_pixel2": 0.6, "pixel_scan": {"1": 0.3, "50": 0.7, "mean": 0.65}}
+    assert scan_points(report) == ([1.0, 50.0], [0.3, 0.7])
+    assert scan_points(report, per_reference=True) == ([0.005, 0.25], [0.3, 0.7])
+    with pytest.raises(ValueError, match="needs the report's n_reference"):
+        scan_points({"pixel_scan": report["pixel_scan"]}, per_reference=True)
+    pytest.importorskip("matplotlib")
+    assert plot_scans({"N = 200": report}, tmp_path / "f.png", per_reference=True).stat().st_size > 0
