@@ -45,11 +45,13 @@ from ..errors import CoffeaAnomalyError, ConfigError
 from ..metrics import roc_auc
 from ..plotting.style import styled
 
-__all__ = ["density_report", "knn_distance", "knn_distances", "latent_codes", "one_class_auc", "plot_scans",
-           "scan_points", "smoothing_scan", "two_sample_auc"]
+__all__ = ["density_report", "knn_distance", "knn_distances", "latent_codes", "one_class_auc", "pca_scan",
+           "plot_scans", "scan_points", "smoothing_scan", "two_sample_auc"]
 
 #: neighbour counts of :func:`smoothing_scan`, sharp to smooth
 SCAN_KS = (1, 5, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+#: principal-subspace dimensions of :func:`pca_scan`
+PCA_DIMS = (1, 2, 3, 4, 8, 16, 32, 64)
 
 
 def _points(a: Any, what: str) -> np.ndarray:
@@ -108,9 +110,9 @@ def one_class_auc(reference: Any, background: Any, signal: Any, k: int = 20) -> 
     return float(roc_auc(knn_distance(reference, signal, k), knn_distance(reference, background, k)))
 
 
-def _check_scan(ks: Sequence[int]) -> None:
-    if any(int(k) < 1 for k in ks):
-        raise ValueError(f"every k of the scan must be >= 1, got {list(ks)}")
+def _check_scan(values: Sequence[int], what: str = "k of the scan") -> None:
+    if any(int(v) < 1 for v in values):
+        raise ValueError(f"every {what} must be >= 1, got {list(values)}")
 
 
 def smoothing_scan(reference: Any, background: Any, signal: Any,
@@ -132,6 +134,43 @@ def smoothing_scan(reference: Any, background: Any, signal: Any,
         out = {str(k): float(roc_auc(d_sig[:, i], d_bkg[:, i])) for i, k in enumerate(ks)}
     centre = ref.mean(axis=0)
     out["mean"] = float(roc_auc(((sig - centre) ** 2).sum(axis=1), ((bkg - centre) ** 2).sum(axis=1)))
+    return out
+
+
+def pca_scan(reference: Any, background: Any, signal: Any,
+             dims: Sequence[int] = PCA_DIMS) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Gaussian densities of ``reference`` on its ``d`` leading principal components, for
+    each ``d`` of ``dims`` (those above the reference's rank are skipped): one-class AUCs of
+    the anomaly against ``background`` for three scores —
+
+    * ``"projection"``: the Mahalanobis distance within the d-dimensional principal subspace
+      (a density of d summary numbers; what lies off the subspace is ignored);
+    * ``"residual"``: the squared distance *off* that subspace — the reconstruction error of
+      the best linear autoencoder with d latent dimensions, the kind of energy an NAE has;
+    * ``"ppca"``: both, as the probabilistic PCA density of the whole point (the residual
+      with the mean discarded variance).
+    """
+    ref, bkg, sig = _points(reference, "reference"), _points(background, "background"), _points(signal, "signal")
+    if not dims:
+        raise ValueError("pca_scan needs at least one dimension")
+    _check_scan(dims, "PCA dimension")
+    mean = ref.mean(axis=0)
+    _, sv, vt = np.linalg.svd(ref - mean, full_matrices=False)
+    var = sv**2 / max(len(ref) - 1, 1)
+    rank = int((var > var[0] * 1e-12).sum()) if len(var) else 0
+    out = {}
+    for d in (int(d) for d in dims if int(d) < rank):
+        noise = var[d:rank].mean()
+
+        def scores(x: np.ndarray, d: int = d, noise: float = noise) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            c = x - mean
+            z = c @ vt[:d].T
+            maha = (z**2 / var[:d]).sum(axis=1)
+            resid = (c**2).sum(axis=1) - (z**2).sum(axis=1)
+            return maha, resid, maha + resid / noise
+
+        s_sig, s_bkg = scores(sig), scores(bkg)
+        out[str(d)] = {name: float(roc_auc(a, b)) for name, a, b in zip(("projection", "residual", "ppca"), s_sig, s_bkg, strict=True)}
     return out
 
 
@@ -184,7 +223,7 @@ def latent_codes(checkpoint: str | Path | Any, images: Any, key: str = "model") 
 def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k: int = 20,
                    seed: int = 0, progress: bool | None = None,
                    scan: Sequence[int] | None = None, reference: str = "test",
-                   max_reference: int | None = None) -> dict[str, Any]:  # fmt: skip
+                   max_reference: int | None = None, pca: Sequence[int] | None = None) -> dict[str, Any]:  # fmt: skip
     """The yardsticks above on the test samples of a training config.
 
     ``reference="test"``: the config's ``test`` sample (the training label) is split in two
@@ -196,11 +235,12 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
     the sample the density is estimated from. Every AUC has the anomaly as signal.
 
     With ``scan`` (neighbour counts; ``()``: :data:`SCAN_KS`) it adds the pixel-space
-    :func:`smoothing_scan` as ``"pixel_scan"``.
+    :func:`smoothing_scan` as ``"pixel_scan"``; with ``pca`` (dimensions; ``()``:
+    :data:`PCA_DIMS`) the :func:`pca_scan` as ``"pixel_pca"``.
 
     Returns:
         ``{"n_reference", "n_background", "n_signal", "mean_pixel2", "pixel_knn",
-        ["pixel_scan",] "checkpoints": {path: {"energy", "latent_separability", "latent_knn"}}}``.
+        ["pixel_scan", "pixel_pca",] "checkpoints": {path: {"energy", "latent_separability", "latent_knn"}}}``.
     """
     from .data import load_inputs
     from .nae_report import empty_reconstruction_energy
@@ -215,6 +255,8 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
         raise ValueError(f"max_reference must be >= 1, got {max_reference}")
     if scan is not None:
         _check_scan(scan)
+    if pca is not None:
+        _check_scan(pca, "PCA dimension")
     nets = {str(p): _network(p) for p in checkpoints}  # bad input fails before the slow read
     rep, level = cfg.representation, cfg.level
     samples = (cfg.test, cfg.signals[0], *((cfg.train,) if reference == "train" else ()))
@@ -237,6 +279,8 @@ def density_report(config: str | Path, checkpoints: Sequence[str | Path] = (), k
     }  # fmt: skip
     if scan is not None:
         out["pixel_scan"] = smoothing_scan(ref, held, sig, tuple(scan) or SCAN_KS)
+    if pca is not None:
+        out["pixel_pca"] = pca_scan(ref, held, sig, tuple(pca) or PCA_DIMS)
     for path, net in nets.items():
         (z_ref, _), (z_bkg, e_bkg), (z_sig, e_sig) = (latent_codes(net, x) for x in (ref, held, sig))
         out["checkpoints"][path] = {
@@ -308,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scan", type=int, nargs="*", metavar="K",
                         help="also scan the pixel-space density from sharp to smooth: these k "
                              f"(none given: {' '.join(map(str, SCAN_KS))}) and the distance to the mean image")  # fmt: skip
+    parser.add_argument("--pca", type=int, nargs="*", metavar="D",
+                        help="also Gaussian densities on the D leading principal components (none given: "
+                             f"{' '.join(map(str, PCA_DIMS))}): within them, off them (a linear AE's error), both")  # fmt: skip
     parser.add_argument("--plot", metavar="PNG", help="with --scan: draw the scan (AUC against k) to this file")
     parser.add_argument("--reference", choices=("test", "train"), default="test",
                         help="the reference density: half of the test sample (default; the other half is "
@@ -320,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--plot draws the scan: add --scan")
     try:
         r = density_report(args.config, args.checkpoints, k=args.k, scan=args.scan, reference=args.reference,
-                           max_reference=args.max_reference)  # fmt: skip
+                           max_reference=args.max_reference, pca=args.pca)  # fmt: skip
     except (CoffeaAnomalyError, ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -332,6 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "pixel_scan" in r:
         print("  pixel space, sharp to smooth:   " + ", ".join(
             f"{k if k == 'mean' else f'{k}-NN'} {a:.3f}" for k, a in r["pixel_scan"].items()))  # fmt: skip
+    if "pixel_pca" in r:
+        print("  pixel space, PCA Gaussian, d: within / off / both:   " + ", ".join(
+            f"{d}: {a['projection']:.3f} / {a['residual']:.3f} / {a['ppca']:.3f}" for d, a in r["pixel_pca"].items()))  # fmt: skip
     for path, c in r["checkpoints"].items():
         print(f"  {path}: energy AUC {c['energy']:.3f}, latent {args.k}-NN distance AUC "
               f"{c['latent_knn']:.3f}, latent separability (k-NN classifier) {c['latent_separability']:.3f}")  # fmt: skip

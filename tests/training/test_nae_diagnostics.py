@@ -10,6 +10,7 @@ from coffea_anomaly.training.nae_diagnostics import (
     knn_distances,
     main,
     one_class_auc,
+    pca_scan,
     plot_scans,
     scan_points,
     smoothing_scan,
@@ -122,3 +123,30 @@ def test_scan_points_in_k_or_as_a_fraction_of_the_reference(tmp_path) -> None:
         scan_points({"pixel_scan": report["pixel_scan"]}, per_reference=True)
     pytest.importorskip("matplotlib")
     assert plot_scans({"N = 200": report}, tmp_path / "f.png", per_reference=True).stat().st_size > 0
+
+
+def test_pca_scan_tells_within_the_subspace_from_off_it() -> None:
+    """Reference: a Gaussian stretched along x (sd 10) and y (sd 5), thin along z (sd 1).
+    An anomaly shifted along y, inside the 2-d principal plane, is seen by the density
+    within it; one shifted along z, off the plane, only by the residual (a linear AE's error)."""
+    rng = np.random.default_rng(7)
+    scale = np.array([10.0, 5.0, 1.0])
+    ref, bkg = rng.normal(size=(4000, 3)) * scale, rng.normal(size=(2000, 3)) * scale
+    in_plane = rng.normal(size=(2000, 3)) * scale + [0.0, 15.0, 0.0]
+    off_plane = rng.normal(size=(2000, 3)) * scale + [0.0, 0.0, 4.0]
+    a = pca_scan(ref, bkg, in_plane, dims=(2,))["2"]
+    b = pca_scan(ref, bkg, off_plane, dims=(2,))["2"]
+    assert a["projection"] > 0.9
+    assert abs(a["residual"] - 0.5) < 0.05
+    assert b["residual"] > 0.9
+    assert abs(b["projection"] - 0.5) < 0.05
+    assert a["ppca"] > 0.85
+    assert b["ppca"] > 0.9
+    # one dimension: y is off the 1-d subspace, so the residual sees the in-plane shift too
+    assert pca_scan(ref, bkg, in_plane, dims=(1,))["1"]["residual"] > 0.9
+    # dimensions at or above the rank are skipped; bad ones are one-line errors
+    assert list(pca_scan(ref, bkg, off_plane, dims=(1, 3, 5))) == ["1"]
+    with pytest.raises(ValueError, match="every PCA dimension must be >= 1"):
+        pca_scan(ref, bkg, off_plane, dims=(0,))
+    with pytest.raises(ValueError, match="at least one dimension"):
+        pca_scan(ref, bkg, off_plane, dims=())
