@@ -124,14 +124,20 @@ def test_density_report_on_a_config_and_its_checkpoint(tmp_path: Path, generated
     assert r["pixel_scan"]["3"] == r["pixel_knn"]
     assert f"3-NN {r['pixel_knn']:.3f}, mean {r['pixel_scan']['mean']:.3f}" in out
     # the training jets as the reference, cut to 6 of them: the whole test sample is the background
-    assert main([*args[:2], "-k", "3", "--reference", "train", "--max-reference", "6", "--json", args[-1]]) == 0
+    train_ref = ["--reference", "train", "--max-reference", "6", "--pca", "2", "9", "--json", args[-1]]
+    assert main([*args[:2], "-k", "3", *train_ref]) == 0
     t = json.loads((tmp_path / "d.json").read_text())
     assert (t["reference"], t["n_reference"]) == ("train", 6)
     assert t["n_background"] == r["n_reference"] + r["n_background"]
     assert t["n_signal"] == r["n_signal"]
-    assert "reference density: 6 training jets" in capsys.readouterr().out
+    assert list(t["pixel_pca"]) == ["2"]  # 9 is not below the rank of 6 jets: skipped
+    out = capsys.readouterr().out
+    assert "reference density: 6 training jets" in out
+    assert f"2: {t['pixel_pca']['2']['projection']:.3f} / {t['pixel_pca']['2']['residual']:.3f}" in out
     assert main([str(path), "--max-reference", "0"]) == 2
     assert capsys.readouterr().err.strip() == "error: max_reference must be >= 1, got 0"
+    assert main([str(path), "--pca", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: every PCA dimension must be >= 1, got [0]"
     # a config without an anomaly to compare is one line on stderr, exit 2
     del cfg["signals"]
     path.write_text(yaml.safe_dump(cfg))
