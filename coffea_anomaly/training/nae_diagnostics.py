@@ -140,7 +140,7 @@ def smoothing_scan(reference: Any, background: Any, signal: Any,
 def pca_scan(reference: Any, background: Any, signal: Any,
              dims: Sequence[int] = PCA_DIMS) -> dict[str, dict[str, float]]:  # fmt: skip
     """Gaussian densities of ``reference`` on its ``d`` leading principal components, for
-    each ``d`` of ``dims`` (those above the reference's rank are skipped): one-class AUCs of
+    each ``d`` of ``dims`` (those not below the reference's rank are skipped): one-class AUCs of
     the anomaly against ``background`` for three scores —
 
     * ``"projection"``: the Mahalanobis distance within the d-dimensional principal subspace
@@ -158,19 +158,27 @@ def pca_scan(reference: Any, background: Any, signal: Any,
     _, sv, vt = np.linalg.svd(ref - mean, full_matrices=False)
     var = sv**2 / max(len(ref) - 1, 1)
     rank = int((var > var[0] * 1e-12).sum()) if len(var) else 0
+    dims = [int(d) for d in dims if int(d) < rank]  # a residual needs a discarded direction
+    if not dims:
+        return {}
+    top = max(dims)
+
+    def parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per point: cumulative squared projections, the same in units of the variances, |x - mean|²."""
+        c = x - mean
+        z2 = (c @ vt[:top].T) ** 2
+        return np.cumsum(z2, axis=1), np.cumsum(z2 / var[:top], axis=1), (c**2).sum(axis=1)
+
+    (p_sig, m_sig, n_sig), (p_bkg, m_bkg, n_bkg) = parts(sig), parts(bkg)
     out = {}
-    for d in (int(d) for d in dims if int(d) < rank):
+    for d in dims:
         noise = var[d:rank].mean()
-
-        def scores(x: np.ndarray, d: int = d, noise: float = noise) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            c = x - mean
-            z = c @ vt[:d].T
-            maha = (z**2 / var[:d]).sum(axis=1)
-            resid = (c**2).sum(axis=1) - (z**2).sum(axis=1)
-            return maha, resid, maha + resid / noise
-
-        s_sig, s_bkg = scores(sig), scores(bkg)
-        out[str(d)] = {name: float(roc_auc(a, b)) for name, a, b in zip(("projection", "residual", "ppca"), s_sig, s_bkg, strict=True)}
+        r_sig, r_bkg = n_sig - p_sig[:, d - 1], n_bkg - p_bkg[:, d - 1]
+        out[str(d)] = {
+            "projection": float(roc_auc(m_sig[:, d - 1], m_bkg[:, d - 1])),
+            "residual": float(roc_auc(r_sig, r_bkg)),
+            "ppca": float(roc_auc(m_sig[:, d - 1] + r_sig / noise, m_bkg[:, d - 1] + r_bkg / noise)),
+        }
     return out
 
 
