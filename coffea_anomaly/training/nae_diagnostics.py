@@ -157,7 +157,7 @@ def pca_scan(reference: Any, background: Any, signal: Any,
     mean = ref.mean(axis=0)
     _, sv, vt = np.linalg.svd(ref - mean, full_matrices=False)
     var = sv**2 / max(len(ref) - 1, 1)
-    rank = int((var > var[0] * 1e-12).sum()) if len(var) else 0
+    rank = int((var > var[0] * 1e-12).sum())  # _points: at least one point and one value
     dims = [int(d) for d in dims if int(d) < rank]  # a residual needs a discarded direction
     if not dims:
         return {}
