@@ -44,7 +44,8 @@ def test_the_gpu_script_trains_the_five_models_in_order_and_tabulates_them(tmp_p
     calls = tmp_path / "after_model"
     hook = tmp_path / "hook.sh"
     hook.write_text(f"ls {out} > /dev/null && echo model >> {calls}\n")
-    res = _run("train_nae_gpu.sh", str(out), SMOKE="1", PY=sys.executable, CA=CLI, AFTER_MODEL=f"bash {hook}")
+    res = _run("train_nae_gpu.sh", str(out), SMOKE="1", PY=sys.executable, CA=CLI, AFTER_MODEL=f"bash {hook}",
+                  MAX_TIME="77")  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert sorted(p.name for p in out.glob("*.onnx")) == sorted(
         f"{m}.onnx" for m in ("nae_top", "ae_top", "nae_qcd", "wnae_qcd", "ae_qcd")
@@ -60,6 +61,7 @@ def test_the_gpu_script_trains_the_five_models_in_order_and_tabulates_them(tmp_p
     e0 = cards["nae_top"]["phases"][-1]["initial_val"]["e0"]  # the pre-trained AE's validation energy
     assert cards["ae_top"]["phases"][0]["val"]["mse"][0] == pytest.approx(e0, rel=1e-4)
     assert all(c["loop"]["device"] == "cpu" for c in cards.values())  # SMOKE: no CUDA needed
+    assert cards["nae_top"]["loop"]["max_time_s"] == cards["wnae_qcd"]["loop"]["max_time_s"] == 77  # MAX_TIME
 
     table = [line.split() for line in res.stdout.splitlines() if " AUC " in line]
     rows = {(r[0], r[-5]) for r in table}

@@ -14,6 +14,8 @@
 # and the collapse flags), the checkpoints, the log -- into $OUT/nae_gpu.tar.gz, so a call cut at
 # its time limit still brings back what finished. Outside the device tool (no $OUT) the results go
 # to results/nae_gpu.tar.gz.
+# The open direction alone, with the call's time: MAX_TIME=400 bash configs/training/gpu/device_run.sh nae_top ae_top
+# (MAX_TIME, seconds per NAE model, is passed on to train_nae_gpu.sh).
 set -euo pipefail
 RESULTS=${OUT:-results}
 MODELS=${*:-nae_top ae_top nae_qcd wnae_qcd ae_qcd}

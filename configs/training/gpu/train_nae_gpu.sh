@@ -15,7 +15,8 @@
 # tests/training/test_device.py (a few seconds). Run from the repository root.
 #
 # Environment: CA (the CLI, default coffea-anomaly), PY (python, default python3), AFTER_MODEL (a
-# command run after each model; device_run.sh packs the results with it), SMOKE=1 (a dry run of
+# command run after each model; device_run.sh packs the results with it), MAX_TIME (seconds per
+# NAE model, replacing the configs' loop.max_time_s), SMOKE=1 (a dry run of
 # this script anywhere, on the CPU, in a temporary folder, with copies of the configs cut to one
 # iteration of two chain steps: 150-event samples, 300 jets; the CUDA check is skipped, the tests
 # still run; for the test suite).
@@ -56,10 +57,12 @@ for src in [*root.glob("configs/training/gpu/*.yaml"), root / "configs/training/
 PY
   EVENTS=150 TEST_EVENTS=150 TRAIN_ARGS=(--max-items 300)
 fi
+[ -z "${MAX_TIME:-}" ] || TRAIN_ARGS+=(--max-time "$MAX_TIME")  # replaces the configs' loop.max_time_s
 stamp() { echo "[train_nae_gpu $(date +%T)] $*"; }
 # -P: the installed package, not the checkout's source folder (which lacks coffea_anomaly.configs)
 [ -n "${SMOKE:-}" ] || $PY -P -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch sees no CUDA device')"
-$PY -P -m pytest -q -p no:cacheprovider tests/training/test_device.py
+# -W default: that machine's newer packages may warn where CI's do not; CI keeps warnings as errors
+$PY -P -m pytest -q -p no:cacheprovider -W default tests/training/test_device.py
 # the samples the models need (as in the CPU configs' headers), generated side by side where missing
 samples="qcd_jets:$TEST_EVENTS:nae_qcd_test:43 top_jets:$TEST_EVENTS:nae_top_test:44"
 case " $MODELS " in *" nae_qcd "*|*" wnae_qcd "*|*" ae_qcd "*) samples="qcd_jets:$EVENTS:nae_qcd:41 $samples" ;; esac
