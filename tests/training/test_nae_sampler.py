@@ -109,3 +109,58 @@ def test_pot_distance_on_hand_computable_point_sets() -> None:
     # unequal masses: all of a's mass sits on its first point
     um = wasserstein_distance(a, b.detach(), wa=torch.tensor([1.0, 0.0]))
     assert float(um) == pytest.approx(0.5 * 1 + 0.5 * 9)
+
+
+@pytest.mark.parametrize("kind", ["nae", "wnae"])
+def test_the_chains_compute_each_normalised_weight_once_and_sample_as_before(kind: str, monkeypatch) -> None:
+    """Inside the chains the weights are frozen: each spectrally normalised weight is built
+    once for both chains (parametrize.cached), not at every step, and the negatives are
+    bit for bit those of the uncached chains (on a GPU the steps are launch-bound: this
+    halves the operations of an iteration)."""
+    import contextlib
+    import copy
+
+    from torch.nn.utils.parametrizations import _SpectralNorm
+
+    from coffea_anomaly.training.families import nae as nae_module
+    from coffea_anomaly.training.families.nae import _Sampler
+    from coffea_anomaly.training.family import FitData, get_family
+
+    if kind == "wnae":
+        pytest.importorskip("ot")
+    rng = np.random.default_rng(2)
+    images = rng.random((40, 12, 12)).astype(np.float32)
+    images /= images.sum(axis=(1, 2), keepdims=True)
+    family = get_family(kind)
+    o = family.options({"z_steps": 5, "x_steps": 5, "buffer_size": 32, "wasserstein_grad_steps": 1})
+    torch.manual_seed(0)
+    model = family.build({"npix": 12, "latent_dim": 3, "channels": 4, "dense": 16}, FitData(images, images), o)
+    n_weights = sum(1 for m in model.modules() if hasattr(m, "parametrizations"))
+    calls = {"n": 0}
+    forward = _SpectralNorm.forward
+
+    def counting(self, weight):
+        calls["n"] += 1
+        return forward(self, weight)
+
+    monkeypatch.setattr(_SpectralNorm, "forward", counting)
+
+    def negatives() -> tuple:
+        sampler = _Sampler(ReplayBuffer(32, 3, 0.95), torch.Generator().manual_seed(5))
+        calls["n"] = 0
+        # a copy: the wnae's differentiable tail runs in training mode, where a forward pass
+        # moves the spectral norm's power-iteration vectors
+        x, z = family.sample_negatives(copy.deepcopy(model), 8, o, sampler, differentiable=kind == "wnae")
+        chain_calls = calls["n"]
+        return x.detach(), z, chain_calls
+
+    x_cached, z_cached, n_cached = negatives()
+    monkeypatch.setattr(nae_module.parametrize, "cached", contextlib.nullcontext)
+    x_plain, z_plain, n_plain = negatives()
+    assert torch.equal(z_cached, z_plain)
+    assert torch.equal(x_cached, x_plain)
+    if kind == "nae":
+        assert n_cached == n_weights
+    else:  # + the differentiable tail outside the cache: one decode and one pixel step
+        assert n_weights < n_cached <= 3 * n_weights
+    assert n_plain > 10 * n_weights

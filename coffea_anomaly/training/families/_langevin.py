@@ -130,11 +130,11 @@ def langevin(
             x = torch.where(ok.reshape(shape), prop, x)
             g = torch.where(ok.reshape(shape), g_new, g)
             e = torch.where(ok, e_new, e)
-            accepted += float(ok.float().mean())
+            accepted = accepted + ok.double().mean()  # no host sync per step; exact (k/n in float64)
             tried += 1
         else:
             x, e, g = prop, e_new, g_new
-    return ChainResult(x.detach(), e.detach(), accepted / tried if tried else 1.0)
+    return ChainResult(x.detach(), e.detach(), float(accepted) / tried if tried else 1.0)
 
 
 class ReplayBuffer:

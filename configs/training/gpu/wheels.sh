@@ -7,8 +7,10 @@
 # CUDA build of torch, numpy, scipy, numba, onnx, onnxruntime, matplotlib, pandas, pyarrow, click,
 # pyyaml, tqdm, rich ... but none of the scikit-hep stack, and it reaches no package registry. This
 # downloads cp312 manylinux wheels of what it lacks, without their dependencies (the list below is
-# complete: checked by installing exactly it, --no-deps, into an environment that holds only the
-# machine's packages and training a model there), at the versions this checkout's environment
+# complete: installed exactly, --no-deps, into environments holding only the machine's packages,
+# it ran device_run.sh in smoke mode on Python 3.11 with torch (the cp311 wheels of the same list)
+# and, on Python 3.12 without torch (these wheels), the imports, a generation and the reading of
+# a sample into images), at the versions this checkout's environment
 # ($PY, default .venv/bin/python) has installed, i.e. the versions CI tests; ~43 MB in all, most of
 # it pythia8mc (30 MB: the samples are generated there; their 42 MB would not fit beside the tree).
 # Not carried: what the GPU run never imports (mplhep and its 9 MB of fonts, iminuit; the
