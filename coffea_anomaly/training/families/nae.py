@@ -466,7 +466,14 @@ class NAEFamily(ReconstructionFamily):
             # frozen weights: each spectrally normalised weight is computed once for the two
             # chains, not at every step (the same numbers; half the operations per iteration)
             with parametrize.cached():
-                zc, xc = self._chains(model, z0, o, sampler, k)
+                zc = langevin(lambda z: model.energy(model.decode(z)), z0, o.z_steps, o.z_step_size, o.z_noise,
+                              metropolis=o.z_metropolis, clip_grad=o.clip_grad, project=project_sphere,
+                              generator=sampler.gen)  # fmt: skip
+                sampler.buffer.push(zc.x)
+                x0 = model.decode(zc.x).float()  # the chain's images stay float32 under autocast
+                xc = langevin(model.energy, x0, o.x_steps - k, o.x_step_size, o.x_noise, metropolis=o.x_metropolis,
+                              anneal_to=o.x_anneal, clip_grad=o.clip_grad, bounds=o.x_bounds,
+                              generator=sampler.gen)  # fmt: skip
         finally:
             for p in params:
                 p.requires_grad_(True)
@@ -484,19 +491,6 @@ class NAEFamily(ReconstructionFamily):
             noise = torch.randn(x.shape, generator=sampler.gen).to(x.device)
             x = (x - o.x_step_size * g + sigma * noise).clamp(*o.x_bounds)
         return x, zc.x
-
-    def _chains(self, model: Any, z0: Any, o: NAEOptions, sampler: _Sampler, k: int) -> tuple[Any, Any]:
-        """The latent chain from ``z0`` (its end points go to the buffer), then the pixel
-        chain from their decoded images, ``k`` steps short (those are run differentiably)."""
-        zc = langevin(lambda z: model.energy(model.decode(z)), z0, o.z_steps, o.z_step_size, o.z_noise,
-                      metropolis=o.z_metropolis, clip_grad=o.clip_grad, project=project_sphere,
-                      generator=sampler.gen)  # fmt: skip
-        sampler.buffer.push(zc.x)
-        x0 = model.decode(zc.x).float()  # the chain's images stay float32 under autocast
-        xc = langevin(model.energy, x0, o.x_steps - k, o.x_step_size, o.x_noise, metropolis=o.x_metropolis,
-                      anneal_to=o.x_anneal, clip_grad=o.clip_grad, bounds=o.x_bounds,
-                      generator=sampler.gen)  # fmt: skip
-        return zc, xc
 
     # -- the energy phase's step and validation ----------------------------------------------
 
