@@ -68,3 +68,11 @@ def test_the_gpu_script_trains_the_five_models_in_order_and_tabulates_them(tmp_p
     assert {("AE", "top_in_qcd"), ("AE", "qcd_in_top"), ("NAE", "top_in_qcd"), ("NAE", "qcd_in_top"),
             ("WNAE", "top_in_qcd")} <= rows  # fmt: skip
     assert all(0.0 <= float(r[-3]) <= 1.0 for r in table)
+    assert "shipped models/" not in res.stdout  # all five of this run
+
+
+def test_the_table_refuses_a_folder_that_is_not_there(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, str(GPU / "table.py"), str(tmp_path / "missing")], capture_output=True,
+                         text=True, cwd=ROOT)  # fmt: skip
+    assert res.returncode == 2
+    assert res.stderr.startswith("usage: table.py MODELS_DIR [OUT_DIR]")

@@ -5,6 +5,7 @@
 #   the device call:   run(command="bash configs/training/gpu/device_run.sh",
 #                          carry=[".whl"], timeout_s=590)
 #   back here:         mkdir -p results && tar xzf <files_at>/nae_gpu.tar.gz -C results   # -> results/nae_gpu/
+#                      python configs/training/gpu/table.py results/nae_gpu/models      # the table, the figure
 #
 # That machine (KINDS.md, nvidia-h200) has python3 3.12 with a CUDA torch and no network: this
 # installs the carried wheels and this checkout under /tmp/site (no dependency resolution, nothing

@@ -4,8 +4,9 @@
 #   bash configs/training/gpu/train_nae_gpu.sh [OUT_DIR [MODEL ...]]
 #
 # MODEL: nae_top, ae_top, nae_qcd, wnae_qcd, ae_qcd (default: all five, in that order -- the one
-# direction the CPU recipe does not reach first -- then the symmetric-tagging table). The samples
-# the models need are generated first, side by side on all cores, where missing; wnae_qcd and
+# direction the CPU recipe does not reach first); then the symmetric-tagging table (table.py;
+# models not named come from the shipped models/). The samples the models need are generated
+# first, side by side on all cores, where missing; wnae_qcd and
 # ae_qcd start from nae_qcd's pre-trained AE and ae_top from nae_top's, so name them after it (or
 # keep data/checkpoints/ of an earlier run). Each NAE model stops at its config's loop.max_time_s
 # (90-100 s, pre-training included); with the generation of 32 000 events and the evaluations,
@@ -21,6 +22,7 @@
 # iteration of two chain steps: 150-event samples, 300 jets; the CUDA check is skipped, the tests
 # still run; for the test suite).
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(mkdir -p "${1:-models}" && cd "${1:-models}" && pwd)
 shift || true
 ALL="nae_top ae_top nae_qcd wnae_qcd ae_qcd"
@@ -85,19 +87,4 @@ for m in $MODELS; do
   stamp "$m: $((SECONDS - start)) s wall"
   [ -z "${AFTER_MODEL:-}" ] || $AFTER_MODEL
 done
-for m in $ALL; do [ -f "$OUT/$m.onnx" ] || exit 0; done  # the table needs all five
-$PY -P - "$OUT" <<'PY'
-import importlib.util
-import sys
-from coffea_anomaly.training.nae_report import symmetric_tagging
-out = sys.argv[1]
-# the figure needs mplhep, which device_run.sh does not carry: there it is drawn back home
-figures = f"{out}/symmetric" if importlib.util.find_spec("mplhep") else None
-res = symmetric_tagging({"AE": (f"{out}/ae_qcd.onnx", f"{out}/ae_top.onnx"),
-                         "NAE": (f"{out}/nae_qcd.onnx", f"{out}/nae_top.onnx"),
-                         "WNAE": (f"{out}/wnae_qcd.onnx", None)},
-                        qcd="data/train/nae_qcd_test", top="data/train/nae_top_test", out_dir=figures)
-for label, dirs in res.items():
-    for d, r in dirs.items():
-        print(f"{label:21s} {d:11s} AUC {r['auc']:.3f}  1/eps_B(0.2) {r['rejection']:.1f}")
-PY
+$PY -P "$HERE/table.py" "$OUT"  # models this run did not train: the shipped ones, said so
