@@ -115,13 +115,26 @@ class XRootDServer:
         return (err + logs)[-2000:]
 
 
+#: starts of the xrootd server: once in CI it died from SIGSEGV at start, before writing a log,
+#: five times in a row, and started fine minutes later; a crash at start is retried on a new port
+SERVER_STARTS = 3
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[XRootDServer]:
     base = Path(tempfile.mkdtemp(prefix="xrootd-test-"))  # not under pytest's 0700 tmp: 'nobody' reads it
     base.chmod(0o755)
     srv = XRootDServer(base)
     try:
-        srv.start()
+        for attempt in range(1, SERVER_STARTS + 1):
+            try:
+                srv.start()
+                break
+            except RuntimeError:
+                crashed = srv.proc is not None and srv.proc.returncode is not None and srv.proc.returncode < 0
+                if not crashed or attempt == SERVER_STARTS:
+                    raise
+                srv = XRootDServer(base)  # a new port
         yield srv
     finally:
         srv.stop()
@@ -157,7 +170,8 @@ def test_remote_run_is_bit_identical(executor: str, served: dict[str, Any], tmp_
     assert res.summary["all_events_accounted"]
     for name in served["local"]:
         a, b = res.summary["datasets"][f"local_{name}"], res.summary["datasets"][f"remote_{name}"]
-        assert a["cutflow"] == b["cutflow"] and b["events_read"] > 0, name
+        assert a["cutflow"] == b["cutflow"], name
+        assert b["events_read"] > 0, name
         for hname, h in res.hists.items():
             present = list(h.axes["dataset"])
             assert (f"local_{name}" in present) == (f"remote_{name}" in present), (hname, name)
@@ -177,11 +191,14 @@ def test_missing_remote_file_is_one_line_not_a_hang(served: dict[str, Any], tmp_
     with pytest.raises(InputDataError) as info:
         run_analysis(RunConfig(fileset=fileset, models=[served["model"]], plots=False), tmp_path / "a")
     message = str(info.value)
-    assert "\n" not in message and missing in message and "--skip-bad-files" in message
+    assert "\n" not in message
+    assert missing in message
+    assert "--skip-bad-files" in message
     res = run_analysis(RunConfig(fileset=fileset, models=[served["model"]], plots=False, skip_bad_files=True),
                        tmp_path / "b")  # fmt: skip
     (skipped,) = res.summary["datasets"]["ds"]["skipped_files"]
-    assert skipped["path"] == missing and skipped["reason"].startswith("unreadable")
+    assert skipped["path"] == missing
+    assert skipped["reason"].startswith("unreadable")
     assert res.summary["datasets"]["ds"]["events_read"] == len(EVENTS)
     assert time.monotonic() - t0 < 120
 
@@ -190,7 +207,8 @@ def test_dead_server_fails_within_the_timeouts() -> None:
     url = f"root://localhost:{_free_port()}//nowhere/file.root"
     t0 = time.monotonic()
     chk = check_file(url)
-    assert not chk.ok and chk.error.startswith("unreadable")
+    assert not chk.ok
+    assert chk.error.startswith("unreadable")
     assert time.monotonic() - t0 < 60
 
 
