@@ -9,7 +9,7 @@
 #
 # That machine (KINDS.md, nvidia-h200) has python3 3.12 with a CUDA torch and no network: this
 # installs the carried wheels and this checkout under /tmp/site (no dependency resolution, nothing
-# fetched), then runs train_nae_gpu.sh for the models named (default: all five, nae_top first, ~9
+# fetched), then runs train_nae_gpu.sh for the models named (its default: all five, nae_top first, ~9
 # minutes; the machine's start comes on top, so the session's 15 device minutes hold one such call).
 # After every model it packs what exists -- the ONNX files (their cards hold the energies per epoch
 # and the collapse flags), the checkpoints, the log -- into $OUT/nae_gpu.tar.gz, so a call cut at
@@ -19,7 +19,6 @@
 # (MAX_TIME, seconds per NAE model, is passed on to train_nae_gpu.sh).
 set -euo pipefail
 RESULTS=${OUT:-results}
-MODELS=${*:-nae_top ae_top nae_qcd wnae_qcd ae_qcd}
 SITE=/tmp/site
 STAGE=/tmp/nae_gpu
 ls .whl/*.whl > /dev/null 2>&1 || { echo "device_run.sh: no wheels in .whl/: run configs/training/gpu/wheels.sh here and carry .whl" >&2; exit 2; }
@@ -33,15 +32,14 @@ PYTHONPATH=$SITE python3 -P -c "import coffea_anomaly.training.pipeline, ot, pyt
 echo "[device_run] installed under $SITE in $((SECONDS - start)) s; $(nproc) cores; $(nvidia-smi -L 2>/dev/null | head -1)"
 export PYTHONPATH=$SITE PATH=$SITE/bin:$PATH PYTHIA8DATA=$SITE/share/Pythia8/xmldoc PYTHONUNBUFFERED=1
 pack() {  # everything trained so far -> $RESULTS/nae_gpu.tar.gz
-  for m in $MODELS; do cp -f data/checkpoints/"$m".*ckpt "$STAGE/checkpoints/" 2>/dev/null || true; done
+  cp -f data/checkpoints/*.ckpt "$STAGE/checkpoints/" 2>/dev/null || true  # that machine starts bare: this run's
   cp -f "$RESULTS/log.txt" "$STAGE/" 2>/dev/null || true
   tar czf "$RESULTS/nae_gpu.tar.gz" -C "$(dirname "$STAGE")" "$(basename "$STAGE")"
 }
 export -f pack
-export RESULTS STAGE MODELS AFTER_MODEL=pack
+export RESULTS STAGE AFTER_MODEL=pack
 status=0
-# shellcheck disable=SC2086  # MODELS is a list
-bash configs/training/gpu/train_nae_gpu.sh "$STAGE/models" $MODELS 2>&1 | tee "$RESULTS/log.txt" || status=$?
+bash configs/training/gpu/train_nae_gpu.sh "$STAGE/models" "$@" 2>&1 | tee "$RESULTS/log.txt" || status=$?
 pack
 echo "[device_run] exit $status after $((SECONDS - start)) s: $RESULTS/nae_gpu.tar.gz"
 exit $status
