@@ -34,6 +34,7 @@ import numpy as np
 from coffea_anomaly.metrics import roc_auc
 from coffea_anomaly.training.data import load_inputs
 from coffea_anomaly.training.nae_diagnostics import pca_scan, smoothing_scan
+from coffea_anomaly.training.nae_report import empty_reconstruction_energy
 from coffea_anomaly.training.settings import (
     RepresentationChoice,
     load_training_config,
@@ -75,7 +76,7 @@ def main(modes: list[str]) -> int:
         report = {
             "mode": mode, "n_reference": len(ref), "n_background": len(held), "n_signal": len(qcd),
             "pt_in_image": {"top": float(kept_top.mean()), "qcd": float(kept_qcd.mean())},
-            "mean_pixel2": float(roc_auc((qcd**2).mean(axis=1), (held**2).mean(axis=1))),
+            "mean_pixel2": float(roc_auc(empty_reconstruction_energy(qcd), empty_reconstruction_energy(held))),
             "pixel_scan": smoothing_scan(ref, held, qcd, (20, 100, 500, 1000)),
             "pixel_pca": {d: v["projection"] for d, v in pca_scan(ref, held, qcd, (1, 2, 3, 4)).items()},
         }  # fmt: skip
